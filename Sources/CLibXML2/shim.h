@@ -1,0 +1,6 @@
+#ifndef WARPLINK_CLIBXML2_SHIM_H
+#define WARPLINK_CLIBXML2_SHIM_H
+#include <libxml/parser.h>
+#include <libxml/xmlreader.h>
+#include <libxml/xmlerror.h>
+#endif
