@@ -47,6 +47,7 @@ let package = Package(
         // and stays free of Foundation for its memory budget.
         .executableTarget(name: "armsd", dependencies: ["Agent"]),
         .testTarget(name: "ARMSProtocolTests", dependencies: ["ARMSProtocol"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent"]),
         .testTarget(name: "Conformance", dependencies: ["ARMSProtocol"]),
     ],
     swiftLanguageModes: [.v6]
