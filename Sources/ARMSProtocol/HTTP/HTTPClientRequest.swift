@@ -3,7 +3,7 @@
 /// `path` is always the URL path **without** its leading `/` (`arms.cgi` for
 /// `https://192.0.2.1/arms.cgi`); the request line is `POST /<path>`, so an
 /// empty path gives `POST /`. Query strings are passed through as they are.
-public enum HTTPClientRequest {
+public enum HTTPClientRequest: Sendable {
     /// LS and RS pulls and push-method-query (pull.md §2.4, push.md §2.6):
     ///
     ///     POST /<path> HTTP/1.0

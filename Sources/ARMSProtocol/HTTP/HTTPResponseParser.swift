@@ -23,8 +23,11 @@ public struct HTTPResponseParser: Sendable {
         /// After `Content-Length` bytes (a response with neither `Content-Length`
         /// nor chunking is an error); a chunked body ends at its last chunk.
         case contentLength
-        /// Right after the first `</arms-message>`, as libarms does; anything
-        /// after the tag goes to `unconsumed`. Content-Length is ignored.
+        /// Right after the first `</arms-message>`, as libarms does;
+        /// Content-Length is ignored. Bytes after the tag go to `unconsumed`;
+        /// in a chunked body the rest of the chunk holding the tag is dropped
+        /// and the raw bytes after that chunk go to `unconsumed`. A last chunk
+        /// or a close before the tag is `.truncated`.
         case armsMessageEndTag
         /// At connection close (`finish()`); a chunked body ends at its last chunk.
         case connectionClose

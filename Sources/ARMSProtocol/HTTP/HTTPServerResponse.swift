@@ -1,6 +1,6 @@
 /// Response bytes written by ARMS servers (mock LS/RS) and by the SA's
 /// https-simple listener. None of them is ever chunked.
-public enum HTTPServerResponse {
+public enum HTTPServerResponse: Sendable {
     /// The https-simple listener's refusals (push.md §7.4).
     public enum SimpleListenerRejection: Sendable {
         /// `401 Authorization Required`: missing or wrong credentials.

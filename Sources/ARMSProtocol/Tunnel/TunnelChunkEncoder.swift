@@ -1,5 +1,5 @@
 /// Writes tunnel chunks the way libarms and the recommended RS do (tunnel.md §4.2, §8, §12).
-public enum TunnelChunkEncoder {
+public enum TunnelChunkEncoder: Sendable {
     /// A message as an SA writes it: one chunk per non-empty piece, each with
     /// `;id=<id>`, the last one also with `;trail`. A single piece gives
     /// `<hex>;id=<id>;trail`. If every piece is empty nothing is written.

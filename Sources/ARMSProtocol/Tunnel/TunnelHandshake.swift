@@ -1,6 +1,6 @@
 /// Opening a tunnel: the SA's request head and the RS's response head
 /// (tunnel.md §3.2, §3.3, §12), and the checks each side makes.
-public enum TunnelHandshake {
+public enum TunnelHandshake: Sendable {
     /// The SA's request head: `HTTPClientRequest.chunkedPostHead`, nothing after it.
     public static func openRequest(path: String, host: String, port: Int, credentials: BasicCredentials) -> [UInt8] {
         HTTPClientRequest.chunkedPostHead(path: path, host: host, port: port, credentials: credentials)
