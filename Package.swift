@@ -19,6 +19,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -33,13 +37,33 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "MockLS", dependencies: ["ARMSProtocol"]),
-        .target(name: "MockRS", dependencies: ["ARMSProtocol"]),
+        // Shared by the service-side roles: provisioning, journal, TLS listeners.
+        .target(
+            name: "MockCore",
+            dependencies: [
+                "ARMSProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(name: "MockLS", dependencies: ["MockCore"]),
+        .target(name: "MockRS", dependencies: ["MockCore"]),
+        // The whole service side in one process: LS + RS + control API + data directory.
+        .target(
+            name: "MockService",
+            dependencies: [
+                "MockLS", "MockRS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .target(name: "Agent", dependencies: ["ARMSProtocol"]),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "ARMSProtocol", "MockLS", "MockRS",
+                "MockService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,7 +72,16 @@ let package = Package(
         .executableTarget(name: "armsd", dependencies: ["Agent"]),
         .testTarget(name: "ARMSProtocolTests", dependencies: ["ARMSProtocol"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent"]),
-        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol"]),
+        .testTarget(
+            name: "MockTests",
+            dependencies: [
+                "MockCore", "MockLS", "MockRS", "MockService",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService"]),
     ],
     swiftLanguageModes: [.v6]
 )

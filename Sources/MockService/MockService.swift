@@ -1,0 +1,2 @@
+import MockLS
+import MockRS
