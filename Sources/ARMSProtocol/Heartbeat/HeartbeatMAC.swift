@@ -13,13 +13,10 @@ enum HeartbeatMAC {
     /// `datagram` must be at least 24 bytes long.
     static func digest(of datagram: [UInt8], passphrase: String) -> [UInt8] {
         let key = SymmetricKey(data: Array(passphrase.utf8))
-        var mac = HMAC<Insecure.SHA1>(key: key)
-        datagram.withUnsafeBytes { all in
-            mac.update(data: UnsafeRawBufferPointer(rebasing: all[..<HeartbeatWire.digestRange.lowerBound]))
-            zeroDigest.withUnsafeBytes { mac.update(data: $0) }
-            mac.update(data: UnsafeRawBufferPointer(rebasing: all[HeartbeatWire.digestRange.upperBound...]))
-        }
-        return Array(mac.finalize())
+        var message = datagram
+        message.replaceSubrange(HeartbeatWire.digestRange, with: zeroDigest)
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)
+        return Array(mac)
     }
 
     /// Compares two byte sequences in time that depends only on their lengths.

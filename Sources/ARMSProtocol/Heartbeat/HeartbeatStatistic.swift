@@ -196,7 +196,7 @@ public enum HeartbeatStatistic: Hashable, Sendable {
     /// The wire type code.
     public var type: UInt16 {
         if case .unknown(let raw) = self { return raw.type }
-        return kind!.rawValue
+        return kind?.rawValue ?? HeartbeatWire.invalidType
     }
 
     /// The statistic's index, or nil for ``unknown(_:)`` (whose layout is not known).
@@ -224,7 +224,7 @@ extension HeartbeatStatistic {
     /// Length of the value bytes (without the TLV header).
     var valueLength: Int {
         if case .unknown(let raw) = self { return raw.value.count }
-        return kind!.valueLength
+        return kind?.valueLength ?? 0
     }
 
     /// Appends type, length and value to `out`. The caller has checked that the
