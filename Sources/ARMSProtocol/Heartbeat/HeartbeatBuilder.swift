@@ -14,9 +14,9 @@ public enum HeartbeatBuildError: Error, Hashable, Sendable, CustomStringConverti
         case .noSpace(let needed, let available):
             return "heartbeat: statistic needs \(needed) bytes, only \(available) left"
         case .duplicate(let type, let index):
-            return "heartbeat: type 0x\(hex4(type)) index \(index) already set"
+            return "heartbeat: type 0x\(HeartbeatWire.hex4(type)) index \(index) already set"
         case .reservedType(let type):
-            return "heartbeat: type 0x\(hex4(type)) cannot be added as a raw statistic"
+            return "heartbeat: type 0x\(HeartbeatWire.hex4(type)) cannot be added as a raw statistic"
         }
     }
 }
@@ -101,10 +101,4 @@ public struct HeartbeatBuilder: Sendable {
                                  with: HeartbeatMAC.digest(of: unsignedDatagram, passphrase: passphrase))
         return datagram
     }
-}
-
-/// Four upper-case hex digits, for messages.
-func hex4(_ v: UInt16) -> String {
-    let digits = String(v, radix: 16, uppercase: true)
-    return String(repeating: "0", count: 4 - digits.count) + digits
 }

@@ -40,10 +40,10 @@ public struct HeartbeatDatagram: Hashable, Sendable {
 
         let idStart = HeartbeatWire.distributionIDRange.lowerBound
         distributionID = DistributionID(
-            version: readBigEndian(UInt16.self, from: b, at: idStart),
-            vendorCode: readBigEndian(UInt32.self, from: b, at: idStart + 2),
-            saType: readBigEndian(UInt16.self, from: b, at: idStart + 6),
-            saCode: readBigEndian(UInt64.self, from: b, at: idStart + 8))
+            version: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart),
+            vendorCode: HeartbeatWire.readBigEndian(UInt32.self, from: b, at: idStart + 2),
+            saType: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart + 6),
+            saCode: HeartbeatWire.readBigEndian(UInt64.self, from: b, at: idStart + 8))
 
         var statistics = [HeartbeatStatistic]()
         var seen = Set<UInt32>()
@@ -53,8 +53,8 @@ public struct HeartbeatDatagram: Hashable, Sendable {
             guard remaining >= HeartbeatWire.tlvHeaderLength else {
                 throw .truncatedTLV(offset: offset, remaining: remaining)
             }
-            let type = readBigEndian(UInt16.self, from: b, at: offset)
-            let length = Int(readBigEndian(UInt16.self, from: b, at: offset + 2))
+            let type = HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset)
+            let length = Int(HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset + 2))
             let valueStart = offset + HeartbeatWire.tlvHeaderLength
             guard length <= n - valueStart else { throw .overrun(offset: offset, type: type, length: length) }
             guard !HeartbeatWire.isPrefixOrInvalid(type) else { throw .reservedType(offset: offset, type: type) }

@@ -67,13 +67,13 @@ public enum HeartbeatDecodeError: Error, Hashable, Sendable, CustomStringConvert
         case .truncatedTLV(let o, let r):
             detail = "only \(r) bytes left for a TLV header at offset \(o)"
         case .overrun(let o, let t, let l):
-            detail = "type 0x\(hex4(t)) at offset \(o) declares \(l) bytes past the end"
+            detail = "type 0x\(HeartbeatWire.hex4(t)) at offset \(o) declares \(l) bytes past the end"
         case .badLength(let o, let t, let l):
-            detail = "type 0x\(hex4(t)) at offset \(o) has length \(l)"
+            detail = "type 0x\(HeartbeatWire.hex4(t)) at offset \(o) has length \(l)"
         case .reservedType(let o, let t):
-            detail = "type 0x\(hex4(t)) repeated at offset \(o)"
+            detail = "type 0x\(HeartbeatWire.hex4(t)) repeated at offset \(o)"
         case .duplicate(let o, let t, let i):
-            detail = "type 0x\(hex4(t)) index \(i) repeated at offset \(o)"
+            detail = "type 0x\(HeartbeatWire.hex4(t)) index \(i) repeated at offset \(o)"
         }
         return "heartbeat \(reason.rawValue): \(detail)"
     }

@@ -230,29 +230,29 @@ extension HeartbeatStatistic {
     /// Appends type, length and value to `out`. The caller has checked that the
     /// value length fits in 16 bits.
     func appendTLV(to out: inout [UInt8]) {
-        out.appendBigEndian(type)
-        out.appendBigEndian(UInt16(truncatingIfNeeded: valueLength))
+        HeartbeatWire.appendBigEndian(type, to: &out)
+        HeartbeatWire.appendBigEndian(UInt16(truncatingIfNeeded: valueLength), to: &out)
         switch self {
         case .cpuUsage(let v):
-            out.appendBigEndian(v.index)
+            HeartbeatWire.appendBigEndian(v.index, to: &out)
             out.append(v.utilization)
         case .cpuDetail(let v):
-            out.appendBigEndian(v.index)
+            HeartbeatWire.appendBigEndian(v.index, to: &out)
             out.append(contentsOf: [v.idle, v.interrupt, v.user, v.system, v.other])
         case .memory(let v), .disk(let v):
-            out.appendBigEndian(v.index)
-            out.appendBigEndian(v.used)
-            out.appendBigEndian(v.free)
+            HeartbeatWire.appendBigEndian(v.index, to: &out)
+            HeartbeatWire.appendBigEndian(v.used, to: &out)
+            HeartbeatWire.appendBigEndian(v.free, to: &out)
         case .trafficCount(let v), .trafficRate(let v):
-            out.appendBigEndian(v.index)
-            out.appendBigEndian(v.inOctets)
-            out.appendBigEndian(v.outOctets)
-            out.appendBigEndian(v.inPackets)
-            out.appendBigEndian(v.outPackets)
-            out.appendBigEndian(v.inErrors)
-            out.appendBigEndian(v.outErrors)
+            HeartbeatWire.appendBigEndian(v.index, to: &out)
+            HeartbeatWire.appendBigEndian(v.inOctets, to: &out)
+            HeartbeatWire.appendBigEndian(v.outOctets, to: &out)
+            HeartbeatWire.appendBigEndian(v.inPackets, to: &out)
+            HeartbeatWire.appendBigEndian(v.outPackets, to: &out)
+            HeartbeatWire.appendBigEndian(v.inErrors, to: &out)
+            HeartbeatWire.appendBigEndian(v.outErrors, to: &out)
         case .radioWave(let v):
-            out.appendBigEndian(v.index)
+            HeartbeatWire.appendBigEndian(v.index, to: &out)
             out.append(contentsOf: [v.status.rawValue, v.maximum, v.minimum, v.average])
         case .unknown(let raw):
             out.append(contentsOf: raw.value)
@@ -262,8 +262,10 @@ extension HeartbeatStatistic {
     /// Decodes the value of a known kind starting at `offset` of `bytes`.
     /// The caller has checked that exactly `kind.valueLength` bytes are there.
     init(kind: Kind, bytes b: [UInt8], at o: Int) {
-        let index = readBigEndian(UInt16.self, from: b, at: o)
-        func u64(_ field: Int) -> UInt64 { readBigEndian(UInt64.self, from: b, at: o + 2 + 8 * field) }
+        let index = HeartbeatWire.readBigEndian(UInt16.self, from: b, at: o)
+        func u64(_ field: Int) -> UInt64 {
+            HeartbeatWire.readBigEndian(UInt64.self, from: b, at: o + 2 + 8 * field)
+        }
         func traffic() -> TrafficCounters {
             TrafficCounters(index: index, inOctets: u64(0), outOctets: u64(1), inPackets: u64(2),
                             outPackets: u64(3), inErrors: u64(4), outErrors: u64(5))

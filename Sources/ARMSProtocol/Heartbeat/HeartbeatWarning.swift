@@ -31,7 +31,7 @@ public struct HeartbeatWarning: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(code.rawValue): type 0x\(hex4(kind.rawValue)) index \(index) \(field) = \(value)"
+        "\(code.rawValue): type 0x\(HeartbeatWire.hex4(kind.rawValue)) index \(index) \(field) = \(value)"
     }
 }
 

@@ -25,24 +25,28 @@ enum HeartbeatWire {
     static func isPrefixOrInvalid(_ type: UInt16) -> Bool {
         type == invalidType || type == hmacType || type == distributionIDType
     }
-}
 
-extension Array where Element == UInt8 {
-    /// Appends `value` in network byte order.
+    /// Appends `value` to `bytes` in network byte order.
     @inline(__always)
-    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    static func appendBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         var v = value.bigEndian
-        Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: &v) { bytes.append(contentsOf: $0) }
     }
-}
 
-/// Reads an unsigned big-endian integer of type `T` at `offset` of `bytes`.
-/// The caller guarantees that `offset + T.bitWidth / 8 <= bytes.count`.
-@inline(__always)
-func readBigEndian<T: FixedWidthInteger & UnsignedInteger>(
-    _: T.Type, from bytes: [UInt8], at offset: Int
-) -> T {
-    var v: T = 0
-    for i in 0..<(T.bitWidth / 8) { v = v << 8 | T(bytes[offset + i]) }
-    return v
+    /// Reads an unsigned big-endian integer of type `T` at `offset` of `bytes`.
+    /// The caller guarantees that `offset + T.bitWidth / 8 <= bytes.count`.
+    @inline(__always)
+    static func readBigEndian<T: FixedWidthInteger & UnsignedInteger>(
+        _: T.Type, from bytes: [UInt8], at offset: Int
+    ) -> T {
+        var v: T = 0
+        for i in 0..<(T.bitWidth / 8) { v = v << 8 | T(bytes[offset + i]) }
+        return v
+    }
+
+    /// Four upper-case hex digits, for messages.
+    static func hex4(_ v: UInt16) -> String {
+        let digits = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
 }
