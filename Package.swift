@@ -35,7 +35,13 @@ let package = Package(
         ),
         .target(name: "MockLS", dependencies: ["ARMSProtocol"]),
         .target(name: "MockRS", dependencies: ["ARMSProtocol"]),
-        .target(name: "Agent", dependencies: ["ARMSProtocol"]),
+        // The agent's TLS client runs on the system OpenSSL (libssl-dev); this C
+        // target wraps the macros Swift cannot import and the verify callback.
+        .target(
+            name: "CArmsOpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(name: "Agent", dependencies: ["ARMSProtocol", "CArmsOpenSSL"]),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
