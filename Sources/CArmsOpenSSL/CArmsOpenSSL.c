@@ -12,9 +12,11 @@
  */
 #include "CArmsOpenSSL.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ */
 /* verification                                                        */
@@ -304,29 +306,118 @@ carms_clear_errors(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* process                                                             */
+/* I/O without SIGPIPE                                                 */
 
-static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+typedef struct sigpipe_guard {
+    sigset_t saved_mask;
+    int blocked;
+    int already_pending;
+} sigpipe_guard;
 
 static void
-ignore_sigpipe_once(void)
+sigpipe_only(sigset_t *set)
 {
-    struct sigaction current;
-
-    /* Leave a handler the application installed itself alone. */
-    if (sigaction(SIGPIPE, NULL, &current) == 0 &&
-        current.sa_handler == SIG_DFL) {
-        struct sigaction ignore;
-
-        memset(&ignore, 0, sizeof(ignore));
-        ignore.sa_handler = SIG_IGN;
-        sigemptyset(&ignore.sa_mask);
-        sigaction(SIGPIPE, &ignore, NULL);
-    }
+    sigemptyset(set);
+    sigaddset(set, SIGPIPE);
 }
 
-void
-carms_ignore_sigpipe(void)
+static void
+sigpipe_guard_enter(sigpipe_guard *guard)
 {
-    pthread_once(&sigpipe_once, ignore_sigpipe_once);
+    sigset_t pipe_set, pending;
+
+    sigpipe_only(&pipe_set);
+    guard->blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &guard->saved_mask) == 0;
+    guard->already_pending = 0;
+    if (guard->blocked && sigpending(&pending) == 0)
+        guard->already_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void
+sigpipe_guard_leave(sigpipe_guard *guard)
+{
+    sigset_t pipe_set, pending;
+    int saved_errno = errno;
+
+    if (!guard->blocked)
+        return;
+    /* A SIGPIPE that our call raised is pending now: take it off. */
+    if (!guard->already_pending && sigpending(&pending) == 0 &&
+        sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec no_wait = { 0, 0 };
+
+        sigpipe_only(&pipe_set);
+        while (sigtimedwait(&pipe_set, NULL, &no_wait) < 0 && errno == EINTR)
+            continue;
+    }
+    pthread_sigmask(SIG_SETMASK, &guard->saved_mask, NULL);
+    errno = saved_errno;
+}
+
+static int
+finish_io(SSL *ssl, int result, int *ssl_error, int *sys_errno)
+{
+    int saved_errno = errno;
+
+    if (ssl_error != NULL)
+        *ssl_error = result > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, result);
+    if (sys_errno != NULL)
+        *sys_errno = saved_errno;
+    return result;
+}
+
+int
+carms_ssl_connect(SSL *ssl, int *ssl_error, int *sys_errno)
+{
+    sigpipe_guard guard;
+    int result;
+
+    ERR_clear_error();
+    errno = 0;
+    sigpipe_guard_enter(&guard);
+    result = SSL_connect(ssl);
+    sigpipe_guard_leave(&guard);
+    return finish_io(ssl, result, ssl_error, sys_errno);
+}
+
+int
+carms_ssl_read(SSL *ssl, void *buf, int len, int *ssl_error, int *sys_errno)
+{
+    sigpipe_guard guard;
+    int result;
+
+    ERR_clear_error();
+    errno = 0;
+    sigpipe_guard_enter(&guard);
+    result = SSL_read(ssl, buf, len);
+    sigpipe_guard_leave(&guard);
+    return finish_io(ssl, result, ssl_error, sys_errno);
+}
+
+int
+carms_ssl_write(SSL *ssl, const void *buf, int len, int *ssl_error, int *sys_errno)
+{
+    sigpipe_guard guard;
+    int result;
+
+    ERR_clear_error();
+    errno = 0;
+    sigpipe_guard_enter(&guard);
+    result = SSL_write(ssl, buf, len);
+    sigpipe_guard_leave(&guard);
+    return finish_io(ssl, result, ssl_error, sys_errno);
+}
+
+int
+carms_ssl_shutdown(SSL *ssl)
+{
+    sigpipe_guard guard;
+    int result;
+
+    ERR_clear_error();
+    sigpipe_guard_enter(&guard);
+    result = SSL_shutdown(ssl);
+    sigpipe_guard_leave(&guard);
+    ERR_clear_error();
+    return result;
 }

@@ -1,4 +1,3 @@
-import CArmsOpenSSL
 import Glibc
 
 /// A connected TCP socket (non-blocking underneath; every call waits with
@@ -28,7 +27,6 @@ public final class TCPConnection {
 
     /// Connects; failures are reported as `phase` (`.connect` or `.proxyConnect`).
     static func open(to address: SocketAddress, deadline: Deadline, phase: TransportPhase) throws(TransportError) -> TCPConnection {
-        ignoreSIGPIPE()
         let fd = socket(address.family.rawValue,
                         socketStreamType | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .socket(errno: errno) }
@@ -140,10 +138,4 @@ func socketAddress(of fd: Int32, peer: Bool) -> SocketAddress? {
     return withUnsafeBytes(of: &storage) { raw in
         SocketAddress(storage: UnsafeRawBufferPointer(rebasing: raw.prefix(Int(length))))
     }
-}
-
-/// SIGPIPE must not kill the agent when a peer goes away mid-write (OpenSSL
-/// writes with write(2)); installs SIG_IGN once unless a handler is set.
-func ignoreSIGPIPE() {
-    carms_ignore_sigpipe()
 }

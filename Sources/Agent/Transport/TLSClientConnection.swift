@@ -105,11 +105,9 @@ public final class TLSClientConnection {
         guard let ssl else { throw .closed }
         let fd = tcp.fileDescriptor
         while true {
-            carms_clear_errors()
-            let result = SSL_connect(ssl)
-            if result == 1 { break }
-            let error = SSL_get_error(ssl, result)
-            let savedErrno = errno
+            var error: Int32 = 0
+            var savedErrno: Int32 = 0
+            if carms_ssl_connect(ssl, &error, &savedErrno) == 1 { break }
             switch error {
             case SSL_ERROR_WANT_READ:
                 guard try waitFor(pollIn, on: fd, until: deadline) else { throw .timeout(.handshake) }
@@ -188,14 +186,15 @@ public final class TLSClientConnection {
         let fd = tcp.fileDescriptor
         var buffer = [UInt8](repeating: 0, count: min(maxBytes, Int(Int32.max)))
         while true {
-            carms_clear_errors()
-            let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            var error: Int32 = 0
+            var savedErrno: Int32 = 0
+            let count = buffer.withUnsafeMutableBytes {
+                carms_ssl_read(ssl, $0.baseAddress, Int32($0.count), &error, &savedErrno)
+            }
             if count > 0 {
                 buffer.removeSubrange(Int(count)...)
                 return buffer
             }
-            let error = SSL_get_error(ssl, count)
-            let savedErrno = errno
             switch error {
             case SSL_ERROR_WANT_READ:
                 guard try waitFor(pollIn, on: fd, until: deadline) else { throw .timeout(.read) }
@@ -221,15 +220,16 @@ public final class TLSClientConnection {
         while offset < bytes.count {
             let start = offset
             let length = Int32(clamping: bytes.count - start)
-            carms_clear_errors()
-            let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + start, length) }
+            var error: Int32 = 0
+            var savedErrno: Int32 = 0
+            let written = bytes.withUnsafeBytes {
+                carms_ssl_write(ssl, $0.baseAddress! + start, length, &error, &savedErrno)
+            }
             if written > 0 {
                 offset += Int(written)
                 progressDeadline = ContinuousClock.now + timeouts.writeProgress
                 continue
             }
-            let error = SSL_get_error(ssl, written)
-            let savedErrno = errno
             let limit = earliest(progressDeadline, deadline)
             switch error {
             case SSL_ERROR_WANT_WRITE:
@@ -264,11 +264,9 @@ public final class TLSClientConnection {
     /// `timeouts.shutdownAttempts` times), then closes the socket. Idempotent.
     public func close() {
         if let ssl, !broken {
-            carms_clear_errors()
             for _ in 0..<max(1, timeouts.shutdownAttempts) {
-                if SSL_shutdown(ssl) != 0 { break }
+                if carms_ssl_shutdown(ssl) != 0 { break }
             }
-            carms_clear_errors()
         }
         releaseTLS()
         tcp.close()

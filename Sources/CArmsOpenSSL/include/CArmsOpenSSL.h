@@ -106,10 +106,20 @@ int carms_drain_errors(char *buf, size_t buf_len);
 void carms_clear_errors(void);
 
 /*
- * Ignore SIGPIPE for the whole process (once): OpenSSL writes to the socket
- * with write(2), which raises SIGPIPE when the peer has gone.
+ * SSL_connect / SSL_read / SSL_write / SSL_shutdown without SIGPIPE.
+ *
+ * OpenSSL writes to the socket with write(2), which raises SIGPIPE when the
+ * peer has gone.  These wrappers block SIGPIPE in the calling thread around
+ * the call and consume a SIGPIPE the call itself raised, leaving the process'
+ * signal dispositions alone (so programs the agent starts inherit nothing).
+ * Each clears the error queue first and returns what the OpenSSL function
+ * returned; when that is <= 0, *ssl_error receives SSL_get_error() and
+ * *sys_errno the errno the call left.
  */
-void carms_ignore_sigpipe(void);
+int carms_ssl_connect(SSL *ssl, int *ssl_error, int *sys_errno);
+int carms_ssl_read(SSL *ssl, void *buf, int len, int *ssl_error, int *sys_errno);
+int carms_ssl_write(SSL *ssl, const void *buf, int len, int *ssl_error, int *sys_errno);
+int carms_ssl_shutdown(SSL *ssl);
 
 #ifdef __cplusplus
 }
