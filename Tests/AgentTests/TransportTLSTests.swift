@@ -315,4 +315,15 @@ private func connectionError(_ address: SocketAddress, _ configuration: TLSClien
         #expect(operation == "SSL_write")
         #expect(reason.contains("errno \(EPIPE)"), "\(reason)")
     }
+
+    @Test(arguments: [true, false])
+    func orderlyCloseSendsCloseNotifyAbortDoesNot(orderly: Bool) throws {
+        // `-msg` makes s_server print every TLS message, alerts included.
+        let server = try OpenSSLServer(certificate: "rs", extra: ["-msg"])
+        defer { server.stop() }
+        let connection = try roundTrip(server, rsConfiguration())
+        if orderly { connection.close() } else { connection.abort() }
+        #expect(server.waitForOutput(containing: "CONNECTION CLOSED"), "\(server.output)")
+        #expect(server.output.contains("close_notify") == orderly, "\(server.output)")
+    }
 }

@@ -7,7 +7,9 @@ import Glibc
 /// host-name check, one trust anchor, validity period ignored, LS name rule.
 ///
 /// Blocking API over a non-blocking socket: every wait is a `poll(2)` bounded by
-/// a deadline. Single-threaded use; not `Sendable`.
+/// a deadline. Single-threaded use; not `Sendable`. No call raises SIGPIPE (it is
+/// blocked and consumed per call, the process' signal actions stay untouched).
+/// One OpenSSL context per connection, freed with it, as libarms does.
 public final class TLSClientConnection {
     /// The TLS server (also when reached through a proxy).
     public let serverAddress: SocketAddress

@@ -6,7 +6,8 @@
  *   - function-like macros (protocol bounds, modes, app data, peer certificate),
  *   - the certificate verification callback with the libarms 5.33 rules,
  *   - PEM parsing into the context (exactly one trust anchor, client identity),
- *   - draining OpenSSL's error queue into one line of text.
+ *   - draining OpenSSL's error queue into one line of text,
+ *   - SSL_connect/read/write/shutdown that cannot raise SIGPIPE.
  */
 #ifndef CARMS_OPENSSL_H
 #define CARMS_OPENSSL_H
