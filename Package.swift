@@ -59,7 +59,13 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "Agent", dependencies: ["ARMSProtocol"]),
+        // The agent's TLS client runs on the system OpenSSL (libssl-dev); this C
+        // target wraps the macros Swift cannot import and the verify callback.
+        .target(
+            name: "CArmsOpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(name: "Agent", dependencies: ["ARMSProtocol", "CArmsOpenSSL"]),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
