@@ -1,1 +1,4 @@
 import Agent
+import Glibc
+
+exit(ArmsdCommand.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,42 @@
+import Glibc
+
+/// Handles SIGTERM, SIGINT and SIGHUP on a thread of its own with `sigwait`, so the
+/// single-threaded agent can block in I/O and scripts and still stop at once
+/// (agent.md §2: `signal N caught. exit.`, working directory removed, exit 1).
+public enum SignalWatcher {
+    nonisolated(unsafe) private static var onTerminate: ((Int32) -> Void)?
+    nonisolated(unsafe) private static var onHangUp: (() -> Void)?
+
+    /// Blocks the signals in the calling thread (and threads it creates later), then
+    /// starts the watcher thread. Call once, early, from the main thread.
+    public static func start(onTerminate: @escaping (Int32) -> Void, onHangUp: @escaping () -> Void) {
+        self.onTerminate = onTerminate
+        self.onHangUp = onHangUp
+        signal(SIGPIPE, SIG_IGN)
+        var set = watchedSet()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { _ in
+            var set = SignalWatcher.watchedSet()
+            while true {
+                var received: Int32 = 0
+                guard sigwait(&set, &received) == 0 else { continue }
+                if received == SIGHUP {
+                    SignalWatcher.onHangUp?()
+                } else {
+                    SignalWatcher.onTerminate?(received)
+                }
+            }
+        }, nil)
+        pthread_detach(thread)
+    }
+
+    static func watchedSet() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGHUP)
+        return set
+    }
+}
