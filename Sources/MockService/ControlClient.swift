@@ -148,7 +148,7 @@ public struct ControlClient: Sendable {
         let loop = group.next()
         let promise = loop.makePromise(of: Answer.self)
         var head = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
-        head.headers.add(name: "Host", value: "\(host):\(port)")
+        head.headers.add(name: "Host", value: String(url.dropFirst(7)))
         head.headers.add(name: "Accept", value: "application/json")
         head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "User-Agent", value: "warplink-mock/\(MockService.version)")

@@ -98,7 +98,11 @@ public enum FleetFile {
             parser = try Parser(yaml: text)
             root = try parser.singleRoot()
         } catch let error as YamlError {
-            let (line, message) = describe(error)
+            var (line, message) = describe(error)
+            if let line, let text = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(line - 1).first,
+               text.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+                message += " (indent with spaces: YAML does not allow tabs there)"
+            }
             throw fail(line, "", message)
         } catch {
             throw fail(nil, "", "YAML: \(error)")

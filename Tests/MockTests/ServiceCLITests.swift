@@ -168,6 +168,45 @@ private func runCLI(_ arguments: [String], timeout: Double = 60) async throws ->
         #expect(s.stderr.contains("(named in \(dir)/control.json; the server may have stopped)"), "stderr: \(s.stderr)")
     }
 
+    @Test func journalFollowPrintsNewEntries() async throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await withControlAPI(entries: 2) { api, client in
+            let outPath = dir + "/follow.out"
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+            let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try cliPath())
+            process.arguments = ["journal", "--follow", "--json", "--interval", "0.1", "--control", client.url]
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            defer {
+                if process.isRunning { process.terminate() }
+                process.waitUntilExit()
+                try? out.close()
+            }
+            /// Waits (at most 20 s) until the output has `count` lines.
+            func lines(_ count: Int) async throws -> [String] {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while true {
+                    let text = try String(contentsOfFile: outPath, encoding: .utf8)
+                    let lines = text.split(separator: "\n").map(String.init)
+                    if lines.count >= count || ContinuousClock.now > deadline || !process.isRunning { return lines }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+            }
+            #expect(try await lines(2).count == 2)
+            api.journal.append(JournalEntry(time: 1_700_000_100, role: .tunnel, outcome: "closed"))
+            let all = try await lines(3)
+            #expect(all.count == 3)
+            let last = try JSONDecoder().decode(JournalEntry.self, from: Data((all.last ?? "").utf8))
+            #expect(last.sequence == 3 && last.role == .tunnel && last.outcome == "closed")
+            #expect(process.isRunning)
+        }
+    }
+
     @Test func findsTheServerThroughTheDataDirectory() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

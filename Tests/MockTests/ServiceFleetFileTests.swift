@@ -100,6 +100,8 @@ private let goodFleet = """
          "fleet.yaml:3: sas: expected a list"),
         ("version: 1\nsas:\n  - distribution-id: [a, b\n",
          "fleet.yaml:4: YAML syntax:"),
+        ("version: 1\nsas:\n\t- x\n",
+         "fleet.yaml:3: YAML syntax: while scanning for the next token found character that cannot start any token (indent with spaces: YAML does not allow tabs there)"),
         ("version: 1\nversion: 1\nsas: []\n",
          "fleet.yaml:1: duplicate key \"version\""),
         ("version: 1\nsas:\n  - &sa\n    distribution-id: 0001-0000-0000-0000-0000-0000-0000-0001\n    ls-key: a\n    rs-key: b\n  - *sa\n",
