@@ -28,6 +28,8 @@ public actor ControlAPI {
     public nonisolated let maxBodySize: Int
     private let handlers: Handlers
     private var running: (task: Task<Void, Never>, port: Int)?
+    /// The launch in progress, so that concurrent `start()` calls share it.
+    private var startup: Task<Int, any Error>?
 
     /// `status` is called for every `GET /api/v1/status`; the API sets the `sas`,
     /// `journalEntries` and `journalDropped` counts of what it returns.
@@ -50,6 +52,14 @@ public actor ControlAPI {
     @discardableResult
     public func start() async throws -> Int {
         if let running { return running.port }
+        if let startup { return try await startup.value }
+        let t = Task { try await self.launch() }
+        startup = t
+        defer { startup = nil }
+        return try await t.value
+    }
+
+    private func launch() async throws -> Int {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         let h = handlers
@@ -88,13 +98,22 @@ public actor ControlAPI {
     /// `http://127.0.0.1:PORT` while running.
     public var url: String? { running.map { "http://127.0.0.1:\($0.port)" } }
 
-    /// Stops listening, closes connections and waits (at most a few seconds) for the server.
+    /// Stops listening and closes connections; waits for the server to finish, at most
+    /// `stopTimeout` (it keeps shutting down in the background after that).
     public func stop() async {
         guard let running else { return }
         self.running = nil
         running.task.cancel()
-        await running.task.value
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await running.task.value }
+            group.addTask { try? await Task.sleep(for: ControlAPI.stopTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
     }
+
+    /// Longest `stop()` waits for the server to finish.
+    public static let stopTimeout = Duration.seconds(5)
 }
 
 /// A thread-safe slot for the error that ended the server task.
