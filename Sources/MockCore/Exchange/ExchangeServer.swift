@@ -236,7 +236,6 @@ public final class ExchangeServer: Sendable {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
@@ -295,8 +294,21 @@ public final class ExchangeServer: Sendable {
         }
         defer { timer.cancel() }
 
+        // The entry is written as soon as the exchange is decided, before the TLS
+        // shutdown (which may wait for the client's close_notify).
+        var journaled = false
+        func journalOnce() {
+            guard !journaled else { return }
+            journaled = true
+            journal.append(JournalEntry(time: wallClockSeconds(), role: configuration.role, sa: record.sa,
+                                        messageType: record.messageType, resultCode: record.resultCode,
+                                        httpStatus: record.httpStatus, bytesIn: record.bytesIn, bytesOut: record.bytesOut,
+                                        outcome: record.outcome, detail: record.detail, peer: record.peer))
+        }
+
         do {
             try await connection.executeThenClose { inbound, outbound in
+                defer { journalOnce() }
                 var iterator = inbound.makeAsyncIterator()
                 var parser = HTTPRequestParser(limits: configuration.limits)
                 var request: HTTPRequest?
@@ -381,10 +393,7 @@ public final class ExchangeServer: Sendable {
         } catch {
             // executeThenClose rethrows what the body threw (a failed write is already recorded).
         }
-        journal.append(JournalEntry(time: wallClockSeconds(), role: configuration.role, sa: record.sa,
-                                    messageType: record.messageType, resultCode: record.resultCode,
-                                    httpStatus: record.httpStatus, bytesIn: record.bytesIn, bytesOut: record.bytesOut,
-                                    outcome: record.outcome, detail: record.detail, peer: record.peer))
+        journalOnce()
     }
 
     /// Writes the whole answer in one write.
