@@ -318,6 +318,30 @@ import Testing
         }
     }
 
+    @Test func faultHookCanDelayThenCloseAndDecidePerExchange() async throws {
+        let journal = Journal()
+        let echo = EchoHandler()
+        let server = makeServer(journal: journal, echo: echo)
+        // Only the second exchange is faulted: the hook decides per request.
+        let count = NIOLockedValueBox(0)
+        server.setFaultHook { _ in
+            count.withLockedValue { $0 += 1; return $0 } == 2 ? ExchangeFault(delay: .milliseconds(200), action: .close) : .none
+        }
+        try await withExchangeServer(server) { _, bound in
+            let tls = try TestClient.tls()
+            _ = try await TestClient.response(port: bound[0].port, tls: tls, send: Self.request("1"))
+            let started = ContinuousClock.now
+            let closed = try await TestClient.exchange(port: bound[0].port, tls: tls, send: Self.request("2"))
+            #expect(ContinuousClock.now - started >= .milliseconds(200))
+            #expect(closed.received.isEmpty)
+            _ = try await TestClient.response(port: bound[0].port, tls: tls, send: Self.request("3"))
+            let entries = await journal.waitForEntries(3)
+            #expect(entries.map(\.outcome) == ["ok", "fault:close", "ok"])
+            #expect(entries[1].detail == "fault: closed without an answer after 0.2 seconds")
+            #expect(echo.callCount == 2)
+        }
+    }
+
     @Test func stopCutsAnInjectedDelayShortAndJournalsIt() async throws {
         let journal = Journal()
         let server = makeServer(journal: journal)
