@@ -1,0 +1,67 @@
+import ARMSProtocol
+import MockCore
+
+/// MockRS without sockets (pull side, pull.md §5): an HTTP request in, the answer bytes
+/// and the journal facts out.
+///
+/// A provisioned SA with its `rs-preshared-key` gets result 100 with the SA certificate
+/// and key, the proposals, the heartbeat servers, the `rs-pull-server-url`s, then every
+/// module of its profile and one `md-config` per module (modules first, as libarms
+/// requires). Refusals follow `ARMSRequestGate.check`.
+public struct RemoteServerLogic: Sendable {
+    public let configuration: RemoteServerConfiguration
+    public let fleet: FleetStore
+    private let gate: ARMSRequestGate
+
+    public init(configuration: RemoteServerConfiguration, fleet: FleetStore) throws(RemoteServerConfigurationError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.fleet = fleet
+        self.gate = ARMSRequestGate(accepted: [.configSolicitation], defaultAnswerType: .configSolicitation,
+                                    key: \SAProfile.rsKey, authFailure: configuration.authFailure)
+    }
+
+    /// The answer to one request. `ownURLs` stands in for `pullServerURLs` when that is `nil`.
+    public func respond(to request: HTTPRequest, ownURLs: [ARMSURL] = []) -> ExchangeReply {
+        let admitted: ARMSRequestGate.Admitted
+        switch gate.check(request, fleet: fleet) {
+        case .rejected(let reply): return reply
+        case .admitted(let a): admitted = a
+        }
+        let profile = admitted.profile
+        var detail = "\(profile.modules.count) module(s)"
+        if case .configSolicitation(let c) = admitted.request.body {
+            detail += ", trigger \"\(c.trigger)\""
+            if let firmware = c.firmwareInfo { detail += ", firmware \"\(firmware)\"" }
+        }
+        return ARMSAnswer.reply(response(for: profile, ownURLs: ownURLs), facts: admitted.facts(detail: detail))
+    }
+
+    /// The result-100 answer for an authenticated SA.
+    public func response(for profile: SAProfile, ownURLs: [ARMSURL] = []) -> ARMSResponse {
+        let urls = configuration.pullServerURLs ?? Array(ownURLs.prefix(RemoteServerConfiguration.maxListEntries))
+        let result = ConfigSolicitationResult(
+            saCertificate: configuration.saIdentity.certificateChainPEM,
+            saPrivateKey: configuration.saIdentity.privateKeyPEM,
+            proposedPushPort: configuration.proposedPushPort,
+            proposedPushTimeout: configuration.proposedPushTimeout,
+            heartbeatServers: heartbeatServers(for: profile),
+            rsPushServerAddresses: configuration.pushServerAddresses,
+            rsPullServerURLs: urls.map(\.description),
+            modules: profile.modules.map { ModuleInfo(id: $0.id, version: $0.version, info: $0.info) },
+            configs: profile.modules.map(Self.config))
+        return .standard(.configSolicitation, .success, body: .configSolicitation(result))
+    }
+
+    /// The `heartbeat-info` entries for an SA. For now the configured list for every SA;
+    /// the place where per-SA heartbeat servers and passphrases will come from.
+    public func heartbeatServers(for profile: SAProfile) -> [HeartbeatServerInfo] {
+        configuration.heartbeatServers
+    }
+
+    /// A module's `md-config`: its text, or base64 (`encoding="base64"`, no line breaks).
+    static func config(_ module: ModuleProfile) -> ModuleConfig {
+        let bytes = Array(module.config.utf8)
+        return ModuleConfig(id: module.id, content: Payload(bytes: bytes, encoding: module.base64 ? .base64 : .text))
+    }
+}
