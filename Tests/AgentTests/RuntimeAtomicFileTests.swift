@@ -75,6 +75,22 @@ import Testing
         #expect(directoryEntries(dir.path) == ["cache"])
     }
 
+    @Test func copyStreamsWholeFiles() throws {
+        let dir = try ScratchDirectory("atomic")
+        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try AtomicFile.write(large, to: dir.file("source"), mode: 0o644)
+        try AtomicFile.write(utf8Bytes("old"), to: dir.file("target"), mode: 0o600)
+        try AtomicFile.copy(from: dir.file("source"), to: dir.file("target"), mode: 0o600)
+        #expect(try AtomicFile.read(dir.file("target")) == large)
+        #expect(permissions(dir.file("target")) == 0o600)
+        // A missing source leaves the target alone.
+        #expect(throws: SystemError("open", path: dir.file("none"), code: ENOENT)) {
+            try AtomicFile.copy(from: dir.file("none"), to: dir.file("target"))
+        }
+        #expect(try AtomicFile.read(dir.file("target")) == large)
+        #expect(directoryEntries(dir.path) == ["source", "target"])
+    }
+
     @Test func readLimit() throws {
         let dir = try ScratchDirectory("atomic")
         try dir.write("big", String(repeating: "x", count: 100))

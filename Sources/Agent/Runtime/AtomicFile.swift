@@ -18,6 +18,36 @@ public enum AtomicFile {
     ///   the rename is still atomic).
     public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o600,
                              durable: Bool = true) throws(SystemError) {
+        let data = Array(bytes)
+        try replace(path, mode: mode, durable: durable) { fd, temporary throws(SystemError) in
+            try writeAll(fd, data, path: temporary)
+        }
+    }
+
+    /// Replaces `to` with a copy of the file `from`, with the guarantees of `write`; the
+    /// data is streamed in 64 KiB pieces, never held whole in memory.
+    public static func copy(from source: String, to path: String, mode: mode_t = 0o600,
+                            durable: Bool = true) throws(SystemError) {
+        let input = retryingOnInterrupt { open(source, O_RDONLY | O_CLOEXEC) }
+        guard input >= 0 else { throw SystemError("open", path: source, code: errno) }
+        defer { close(input) }
+        try replace(path, mode: mode, durable: durable) { fd, temporary throws(SystemError) in
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { buffer in
+                    retryingOnInterrupt { Glibc.read(input, buffer.baseAddress, buffer.count) }
+                }
+                guard count >= 0 else { throw SystemError("read", path: source, code: errno) }
+                if count == 0 { return }
+                try writeAll(fd, Array(chunk[..<count]), path: temporary)
+            }
+        }
+    }
+
+    /// The common part of `write` and `copy`: `fill` writes the new content to the
+    /// temporary file's descriptor.
+    private static func replace(_ path: String, mode: mode_t, durable: Bool,
+                                fill: (Int32, String) throws(SystemError) -> Void) throws(SystemError) {
         let (directory, name) = split(path)
         var fd: Int32 = -1
         var temporary = ""
@@ -34,7 +64,7 @@ public enum AtomicFile {
             if !renamed { unlink(temporary) }
         }
         guard fchmod(fd, mode) == 0 else { throw SystemError("fchmod", path: temporary, code: errno) }
-        try writeAll(fd, Array(bytes), path: temporary)
+        try fill(fd, temporary)
         if durable {
             guard retryingOnInterrupt({ fsync(fd) }) == 0 else { throw SystemError("fsync", path: temporary, code: errno) }
         }

@@ -179,12 +179,14 @@ public final class WorkingDirectory: Sendable {
     // MARK: Config life cycle (agent.md §6)
 
     /// Pull delivered a module's config (after `start` ran on `temporaryFile`):
-    /// running = backup = startup = received, candidate removed; the temporary file is
-    /// consumed.
+    /// running = backup = startup = received, candidate removed; the temporary file
+    /// becomes the running config (it is moved, the other stores get copies).
     public func installPulledConfig(module id: UInt32, from temporaryFile: String) throws(SystemError) {
-        let received = try AtomicFile.read(temporaryFile)
-        try installPulledConfig(module: id, contents: received)
-        unlink(temporaryFile)
+        try AtomicFile.copy(from: temporaryFile, to: path(of: .startup, module: id), mode: 0o600, durable: false)
+        try AtomicFile.copy(from: temporaryFile, to: path(of: .backup, module: id), mode: 0o600, durable: false)
+        guard chmod(temporaryFile, 0o600) == 0 else { throw SystemError("chmod", path: temporaryFile, code: errno) }
+        try move(temporaryFile, to: path(of: .running, module: id))
+        try remove(.candidate, module: id)
     }
 
     /// Pull delivered `contents` for a module: running = backup = startup = contents,
@@ -201,8 +203,9 @@ public final class WorkingDirectory: Sendable {
         try write(contents, to: .candidate, module: id)
     }
 
-    /// The same from a temporary file, which is consumed.
+    /// The same from a temporary file, which is moved there.
     public func storeCandidate(module id: UInt32, from temporaryFile: String) throws(SystemError) {
+        guard chmod(temporaryFile, 0o600) == 0 else { throw SystemError("chmod", path: temporaryFile, code: errno) }
         try move(temporaryFile, to: path(of: .candidate, module: id))
     }
 
@@ -225,11 +228,12 @@ public final class WorkingDirectory: Sendable {
     /// added by the failed push) running is removed. Returns whether a backup existed.
     @discardableResult
     public func revert(module id: UInt32) throws(SystemError) -> Bool {
-        guard let backup = try contents(of: .backup, module: id) else {
+        let backup = path(of: .backup, module: id)
+        guard access(backup, F_OK) == 0 else {
             try remove(.running, module: id)
             return false
         }
-        try write(backup, to: .running, module: id)
+        try AtomicFile.copy(from: backup, to: path(of: .running, module: id), mode: 0o600, durable: false)
         return true
     }
 
