@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "MockService",
+                "ARMSProtocol", "MockService",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -14,10 +14,7 @@ struct WarpLinkMock: AsyncParsableCommand {
             """,
         version: MockService.version,
         subcommands: [
-            // ── serve ──────────────────────────────────────────────────────────
-            // The `serve` subcommand (runs LS, RS, control API, writes the data
-            // directory) is added here by its own file; it is not part of this set.
-            // ───────────────────────────────────────────────────────────────────
+            ServeCommand.self,
             SACommand.self,
             JournalCommand.self,
         ]

@@ -87,6 +87,8 @@ public struct PullExchanger {
                 } else {
                     response = try parser.feed(bytes)
                 }
+                // libarms judges the status line as soon as it has it (pull.md §2.6).
+                if let status = parser.head?.status.code, status >= 400 { return .httpStatus(status) }
             }
         } catch let error as TransportError {
             log(LibarmsLog(error.logCode, "\(tag): \(error)"))

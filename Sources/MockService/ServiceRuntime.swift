@@ -1,0 +1,195 @@
+import ARMSProtocol
+import Foundation
+import MockCore
+import MockLS
+import MockRS
+import NIOCore
+import NIOPosix
+
+/// What `warplink-mock serve` runs, and what tests start in process.
+public struct ServiceConfiguration: Sendable {
+    /// Numeric loopback addresses to listen on (IPv4 and/or IPv6).
+    public var hosts: [String] = ["127.0.0.1"]
+    /// 0 = pick a free port.
+    public var lsPort = 18443
+    public var rsPort = 18444
+    public var controlPort = 18480
+    /// SAs provisioned at start.
+    public var fleet: [SAProfile] = [.demo]
+    /// The SA whose `armsd.conf` goes into the data directory (default: the first of the fleet).
+    public var agentSA: DistributionID?
+    /// Where the CA, initial config, armsd.conf and control.json are written; `nil` writes nothing.
+    public var dataDirectory: String? = DataDirectory.defaultPath
+    /// Handed out by the LS.
+    public var rsRetryMax = 3
+    public var rsRetryInterval = 3
+    /// Written into the initial config (libarms waits interval × 20 s between LS rounds).
+    public var lsRetryInterval = DataDirectory.defaultRetryInterval
+    public var lsRetryMax = DataDirectory.defaultRetryMax
+    /// Per-connection read limit of the LS and RS.
+    public var readTimeout: Duration = .seconds(30)
+    /// The certificates the LS and RS present (fault tests swap in the wrong ones).
+    public var lsTLS: ServerTLS = .locationServer
+    public var rsTLS: ServerTLS = .remoteServer
+    /// How the LS answers an unknown SA or a wrong key.
+    public var authFailure: AuthFailureAnswer = .armsResult403
+    /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
+    public var faultHook: ExchangeFaultHook?
+
+    public init() {}
+}
+
+/// The running service side: RS, LS, control API and the data directory, on one event loop group.
+public final class ServiceRuntime: Sendable {
+    public let configuration: ServiceConfiguration
+    public let fleet: FleetStore
+    public let journal: Journal
+    public let locationServer: LocationServer
+    public let remoteServer: RemoteServer
+    public let control: ControlAPI
+    public let lsURLs: [ARMSURL]
+    public let rsURLs: [ARMSURL]
+    public let controlURL: String
+    public let dataDirectory: DataDirectory?
+
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private init(configuration: ServiceConfiguration, fleet: FleetStore, journal: Journal, ls: LocationServer, rs: RemoteServer,
+                 control: ControlAPI, lsURLs: [ARMSURL], rsURLs: [ARMSURL], controlURL: String, data: DataDirectory?) {
+        self.configuration = configuration
+        self.fleet = fleet
+        self.journal = journal
+        self.locationServer = ls
+        self.remoteServer = rs
+        self.control = control
+        self.lsURLs = lsURLs
+        self.rsURLs = rsURLs
+        self.controlURL = controlURL
+        self.dataDirectory = data
+    }
+
+    /// Starts the RS first (the LS hands out its URLs), then the LS, the control API, and writes the data directory.
+    public static func start(_ configuration: ServiceConfiguration) async throws -> ServiceRuntime {
+        let fleet = FleetStore(configuration.fleet)
+        let journal = Journal()
+        let group = MultiThreadedEventLoopGroup.singleton
+
+        var rsServer = ExchangeServerConfiguration.remoteServer(
+            endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.rsPort) }, tls: configuration.rsTLS)
+        rsServer.readTimeout = configuration.readTimeout
+        let rs = try RemoteServer(configuration: RemoteServerConfiguration(authFailure: configuration.authFailure), fleet: fleet, journal: journal,
+                                  server: rsServer, eventLoopGroup: group)
+        if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
+        try await rs.start()
+        let rsURLs = try rs.urls()
+
+        var lsServer = ExchangeServerConfiguration.locationServer(
+            endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.lsPort) }, tls: configuration.lsTLS)
+        lsServer.readTimeout = configuration.readTimeout
+        let ls: LocationServer
+        do {
+            ls = try LocationServer(
+                configuration: LocationServerConfiguration(rsURLs: rsURLs, rsRetryMax: configuration.rsRetryMax,
+                                                           rsRetryInterval: configuration.rsRetryInterval,
+                                                           authFailure: configuration.authFailure),
+                fleet: fleet, journal: journal, server: lsServer, eventLoopGroup: group)
+        } catch {
+            await rs.stop()
+            throw StartError(description: "LS configuration: \(error)")
+        }
+        if let hook = configuration.faultHook { ls.exchange.setFaultHook(hook) }
+        do {
+            try await ls.start()
+        } catch {
+            await rs.stop()
+            throw error
+        }
+        let lsURLs = try ls.urls()
+
+        let statusEndpoints = lsURLs.map { ServiceStatus.Endpoint(role: .ls, address: $0.description) }
+            + rsURLs.map { ServiceStatus.Endpoint(role: .rs, address: $0.description) }
+        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort) {
+            ServiceStatus(endpoints: statusEndpoints)
+        }
+        let port: Int
+        do {
+            port = try await control.start()
+        } catch {
+            await ls.stop()
+            await rs.stop()
+            throw error
+        }
+        let controlURL = "http://127.0.0.1:\(port)"
+
+        var data: DataDirectory?
+        if let path = configuration.dataDirectory {
+            let dir = DataDirectory(path: path)
+            let agentID = configuration.agentSA ?? configuration.fleet.first?.distributionID
+            let sa = agentID.flatMap { fleet[$0] }
+            do {
+                try dir.prepare(endpoints: DataDirectory.Endpoints(lsURLs: lsURLs, control: controlURL),
+                                rootCAPEM: TestPKI.rootCACertificatePEM, sa: sa,
+                                retryInterval: configuration.lsRetryInterval, retryMax: configuration.lsRetryMax)
+            } catch {
+                await control.stop()
+                await ls.stop()
+                await rs.stop()
+                throw StartError(description: "\(error)")
+            }
+            data = dir
+        }
+        return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs, control: control,
+                              lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
+    }
+
+    /// Stops every listener and removes `control.json`.
+    public func stop() async {
+        await control.stop()
+        await locationServer.stop()
+        await remoteServer.stop()
+        dataDirectory?.removeControlFile()
+    }
+
+    /// The one line `serve` prints when ready: every endpoint and file, as JSON.
+    public var readyEvent: ReadyEvent {
+        ReadyEvent(version: MockService.version, pid: getpid(),
+                   ls: lsURLs.map(\.description), rs: rsURLs.map(\.description), control: controlURL,
+                   data: dataDirectory.map { dir in
+                       ReadyEvent.Files(directory: absolute(dir.path), ca: absolute(dir.rootCAPath),
+                                        initialConfig: absolute(dir.initialConfigPath), armsdConf: absolute(dir.armsdConfPath))
+                   },
+                   sas: fleet.all.map(\.distributionID.description))
+    }
+
+    private func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// `{"event":"ready", …}`.
+public struct ReadyEvent: Codable, Equatable, Sendable {
+    public struct Files: Codable, Equatable, Sendable {
+        public var directory: String
+        public var ca: String
+        public var initialConfig: String
+        public var armsdConf: String
+    }
+
+    public var event = "ready"
+    public var version: String
+    public var pid: Int32
+    public var ls: [String]
+    public var rs: [String]
+    public var control: String
+    public var data: Files?
+    public var sas: [String]
+
+    /// One line of JSON with sorted keys.
+    public var jsonLine: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{\"event\":\"ready\"}"
+    }
+}

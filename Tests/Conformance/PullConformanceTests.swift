@@ -1,0 +1,172 @@
+import Foundation
+import MockCore
+import MockService
+import Testing
+
+/// The built `armsd` against the mock LS/RS over real TLS on loopback, up to PULLDONE.
+@Suite(.serialized) struct PullConformanceTests {
+    @Test func firstBootPullsThroughLSAndRSRunsScriptsAndSavesTheCache() async throws {
+        try await PullRig.with { rig in
+            let agent = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: agent)
+            try waitUntil("post-pull script") { rig.scriptCalls.contains { $0.first == "post-pull" } }
+
+            #expect(rig.stateChanges == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE"])
+            for line in ["no state cache file - try LS-PULL", "log callback: 2 - Pull from LS.", "log callback: 3 - LS Access Done",
+                         "log callback: 6 - RS Access Done", "initial configuration succeeded"] {
+                #expect(rig.log.contains(line), "\(line)")
+            }
+            // Scripts, with armsd's arguments: start <id> <version> <info> <config file>; then post-pull.
+            let calls = rig.scriptCalls
+            let starts = calls.filter { $0.first == "start" }
+            #expect(starts.map { Array($0.prefix(4)) } == [["start", "0", "1.0", ""], ["start", "1", "1.0", "router-main"]])
+            #expect(starts.allSatisfy { $0.count == 5 && $0[4].hasPrefix(rig.workPath + "/tmp/") })
+            #expect(try String(contentsOfFile: rig.dir.path("config-1"), encoding: .utf8) == SAProfile.demo.modules[1].config)
+            #expect(calls.filter { $0.first == "state-changed" }.map { Array($0.dropFirst()) }
+                    == [["INITIAL", "LSPULL"], ["LSPULL", "RSPULL"], ["RSPULL", "PULLDONE"]])
+            #expect(calls.last?.first == "post-pull")
+            // The working directory holds the configs as received; the cache is 29456 bytes, mode 0600.
+            #expect(try String(contentsOfFile: rig.workPath + "/running-config/1", encoding: .utf8) == SAProfile.demo.modules[1].config)
+            let attributes = try FileManager.default.attributesOfItem(atPath: rig.statePath)
+            #expect(attributes[.size] as? Int == 29456)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            // The mock saw one LS and one RS exchange, both answered 100.
+            #expect(rig.journal(.ls).map(\.resultCode) == [100])
+            #expect(rig.journal(.rs).map(\.resultCode) == [100])
+            #expect(rig.journal(.rs).first?.messageType == "config-solicitation")
+
+            // SIGTERM: "signal 15 caught. exit.", status 1, working directory removed.
+            #expect(try agent.stop() == 1)
+            #expect(rig.log.contains("signal 15 caught. exit."))
+            #expect(!FileManager.default.fileExists(atPath: rig.workPath))
+        }
+    }
+
+    @Test func restartWithTheCacheSkipsTheLSAndACorruptCacheDoesNot() async throws {
+        try await PullRig.with { rig in
+            let first = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: first)
+            try first.stop()
+
+            try FileManager.default.removeItem(atPath: rig.logPath)
+            let second = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: second)
+            try second.stop()
+            #expect(rig.log.contains("log callback: 5 - Skip LS access.  Pull from RS."))
+            #expect(rig.stateChanges == ["INITIAL -> RSPULL", "RSPULL -> PULLDONE"])
+            #expect(rig.journal(.ls).count == 1, "the LS was not asked again")
+            #expect(rig.journal(.rs).count == 2)
+
+            // Flip one byte: the digest no longer matches, the cache is ignored.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: rig.statePath))
+            bytes[200] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: rig.statePath))
+            try FileManager.default.removeItem(atPath: rig.logPath)
+            let third = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: third)
+            try third.stop()
+            #expect(rig.log.contains("cannot restore state cache"))
+            #expect(rig.stateChanges.first == "INITIAL -> LSPULL")
+            #expect(rig.journal(.ls).count == 2)
+        }
+    }
+
+    @Test func lsFailsTwiceThenAnswers() async throws {
+        let lsAttempts = Counter()
+        try await PullRig.with({ c in
+            c.lsRetryMax = 3
+            c.faultHook = { context in
+                guard context.role == .ls else { return .none }
+                return lsAttempts.next() <= 2 ? .status(.serviceUnavailable) : .none
+            }
+        }) { rig in
+            let agent = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: agent)
+            try agent.stop()
+            #expect(rig.log.contains("log callback: 105 - http response (503)"))
+            #expect(rig.log.contains("log callback: 8 - LS retry(1/1500), wait 0 sec."))
+            #expect(rig.log.contains("log callback: 8 - LS retry(2/1500), wait 0 sec."))
+            #expect(!rig.log.contains("LS retry(3/"))
+            #expect(rig.journal(.ls).map(\.outcome) == ["fault:http-503", "fault:http-503", "ok"])
+        }
+    }
+
+    @Test func firstRSDownSecondAnswersAndIsRemembered() async throws {
+        try await PullRig.with({ c in
+            c.hosts = ["127.0.0.1", "::1"]
+            c.faultHook = { context in
+                context.role == .rs && context.request.local?.hasPrefix("127.0.0.1") == true ? .close : .none
+            }
+        }) { rig in
+            let agent = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: agent)
+            try agent.stop()
+            // The LS hands out both RS URLs with a line-static block, so both families are tried.
+            #expect(rig.log.contains("log callback: 35 - retry to send request."))
+            #expect(rig.log.contains("RS End point: https://[::1]:"))
+            #expect(rig.journal(.rs).map(\.outcome) == ["fault:close", "ok"])
+        }
+    }
+
+    @Test(arguments: [
+        (501, "LS/RS denied pull access. exit.", false),
+        (503, "reboot requested. exit.", true),
+        (201, "reboot requested. exit.", true),
+    ])
+    func fatalLSResultCodesEndTheAgent(code: Int, line: String, runsReboot: Bool) async throws {
+        let body = Array("<arms-message><arms-response type=\"rs-solicitation\"><result-code>\(code)</result-code></arms-response></arms-message>".utf8)
+        let answer = Array("HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        try await PullRig.with({ c in
+            c.faultHook = { $0.role == .ls ? .raw(answer) : .none }
+        }) { rig in
+            let agent = try rig.startAgent()
+            #expect(try agent.waitExit(timeout: 30) == 0)
+            #expect(rig.log.contains(line), "\(rig.log)")
+            #expect(rig.stateChanges.last == "LSPULL -> BOOT_FAIL")
+            #expect(rig.scriptCalls.contains { $0.first == "reboot" } == runsReboot)
+            #expect(rig.journal(.ls).count == 1, "no retry after a fatal class")
+        }
+    }
+
+    @Test func wrongCAAndWrongLSNameAreRefused() async throws {
+        for identity in [TLSIdentity.locationServerWrongCA, .locationServerWrongCN] {
+            let rig = try await PullRig.start { c in c.lsTLS = ServerTLS(identity: identity) }
+            let agent = try rig.startAgent()
+            try rig.waitForLog("LS retry(1/", agent: agent)
+            try agent.stop()
+            await rig.stop()
+            #expect(rig.log.contains("verification failure of server certificate"), "\(rig.log)")
+            #expect(!rig.log.contains("LS Access Done"))
+        }
+    }
+
+    @Test func malformedAndOversizedAnswersOnlyFailThatAttempt() async throws {
+        let attempts = Counter()
+        let malformed = Array("HTTP/1.0 200 OK\r\nContent-Length: 30\r\n\r\n<arms-message><arms-response>".utf8)
+        let huge = Array("HTTP/1.0 200 OK\r\n\r\n<arms-message>".utf8) + [UInt8](repeating: 0x41, count: 5 << 20)
+        try await PullRig.with({ c in
+            c.lsRetryMax = 3
+            c.faultHook = { context in
+                guard context.role == .ls else { return .none }
+                switch attempts.next() {
+                case 1: return .raw(malformed)
+                case 2: return .raw(huge)
+                default: return .none
+                }
+            }
+        }) { rig in
+            let agent = try rig.startAgent()
+            try rig.waitForLog("state cache saved", agent: agent)
+            try agent.stop()
+            #expect(rig.log.contains("LS retry(2/1500)"))
+            #expect(rig.journal(.ls).map(\.outcome) == ["fault:raw", "fault:raw", "ok"])
+        }
+    }
+}
+
+/// A thread-safe counter for fault hooks.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}

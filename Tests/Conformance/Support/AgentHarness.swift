@@ -1,0 +1,102 @@
+import Foundation
+import MockCore
+import MockService
+
+/// The service side in process plus a real `armsd` process pointed at it.
+final class PullRig: @unchecked Sendable {
+    let runtime: ServiceRuntime
+    let dir: TemporaryDirectory
+    let confPath: String
+    let logPath: String
+    let recordPath: String
+    let statePath: String
+    let workPath: String
+
+    /// Runs `body` with a started rig and always stops the mocks afterwards.
+    static func with(_ configure: (inout ServiceConfiguration) -> Void = { _ in },
+                     _ body: (PullRig) async throws -> Void) async throws {
+        let rig = try await start(configure)
+        do {
+            try await body(rig)
+        } catch {
+            await rig.stop()
+            throw error
+        }
+        await rig.stop()
+    }
+
+    /// Starts the mocks on free ports (IPv4 loopback unless `hosts` says otherwise).
+    static func start(_ configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> PullRig {
+        let dir = try TemporaryDirectory("pull")
+        var configuration = ServiceConfiguration()
+        configuration.lsPort = 0
+        configuration.rsPort = 0
+        configuration.controlPort = 0
+        configuration.lsRetryInterval = 0
+        configuration.lsRetryMax = 1
+        configuration.rsRetryMax = 1
+        configuration.rsRetryInterval = 1
+        configuration.dataDirectory = dir.path("data")
+        configure(&configuration)
+        let runtime = try await ServiceRuntime.start(configuration)
+        return try PullRig(runtime: runtime, dir: dir)
+    }
+
+    private init(runtime: ServiceRuntime, dir: TemporaryDirectory) throws {
+        self.runtime = runtime
+        self.dir = dir
+        confPath = dir.path("armsd.conf")
+        logPath = dir.path("armsd.log")
+        recordPath = dir.path("scripts.log")
+        statePath = dir.path("state-cache")
+        workPath = dir.path("work")
+        let scripts = dir.path("scripts")
+        try FileManager.default.createDirectory(atPath: scripts, withIntermediateDirectories: true)
+        // Each script records its name and arguments (one line, fields separated by |), and for start the config it got.
+        for name in ["start", "stop", "state-changed", "post-pull", "reboot"] {
+            var body = "printf '%s' \"\(name)\" >> \(recordPath)\nfor a in \"$@\"; do printf '|%s' \"$a\" >> \(recordPath); done\necho >> \(recordPath)\n"
+            if name == "start" { body += "cat \"$4\" > \(dir.path("config-"))$1\n" }
+            try writeScript("\(scripts)/\(name)", body)
+        }
+        let generated = try String(contentsOfFile: runtime.dataDirectory!.armsdConfPath, encoding: .utf8)
+        let conf = generated.split(separator: "\n").filter { !$0.hasPrefix("path-state-cache") }.joined(separator: "\n")
+            + "\npath-state-cache: \(statePath)\n"
+            + ["start", "stop", "state-changed", "post-pull", "reboot"].map { "script-\($0): \(scripts)/\($0)" }.joined(separator: "\n") + "\n"
+        try conf.write(toFile: confPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the built `armsd` in the foreground, logging to a file.
+    func startAgent(extra: [String] = []) throws -> RunningProcess {
+        try RunningProcess(try Repository.executable("armsd"), ["-D", "-v", "-b", workPath, "-l", logPath, "-f", confPath] + extra)
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var logLines: [String] { log.split(separator: "\n").map(String.init) }
+    var scriptCalls: [[String]] {
+        let text = (try? String(contentsOfFile: recordPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Waits for a log line containing `text`.
+    @discardableResult
+    func waitForLog(_ text: String, timeout: Double = 30, agent: RunningProcess? = nil) throws -> Double {
+        do {
+            return try waitUntil("armsd log line \"\(text)\"", timeout: timeout) {
+                if log.contains(text) { return true }
+                if let agent, !agent.process.isRunning { throw HarnessError("armsd exited (\(agent.process.terminationStatus))") }
+                return false
+            }
+        } catch {
+            throw HarnessError("\(error)\n--- armsd log ---\n\(log)\n--- stderr ---\n\(agent?.stderr ?? "")")
+        }
+    }
+
+    /// The state changes armsd logged, as "OLD -> NEW".
+    var stateChanges: [String] {
+        logLines.compactMap { line in line.range(of: "state changed: ").map { String(line[$0.upperBound...]) } }
+    }
+
+    func journal(_ role: ServerRole) -> [JournalEntry] { runtime.journal.entries { $0.role == role } }
+
+    func stop() async { await runtime.stop() }
+}
