@@ -170,3 +170,25 @@ final class Counter: @unchecked Sendable {
     private var value = 0
     func next() -> Int { lock.withLock { value += 1; return value } }
 }
+
+/// A server that accepts the request and never answers: libarms' 30 s response timer fails
+/// that URL; the agent goes on to the next round and neither crashes nor hangs.
+@Suite(.serialized) struct StalledServerConformanceTests {
+    @Test func stalledLSTimesOutAndTheNextRoundSucceeds() async throws {
+        let attempts = Counter()
+        try await PullRig.with({ c in
+            c.lsRetryMax = 3
+            c.faultHook = { context in
+                guard context.role == .ls else { return .none }
+                return attempts.next() == 1 ? .delay(.seconds(45)) : .none
+            }
+        }) { rig in
+            let agent = try rig.startAgent()
+            let seconds = try rig.waitForLog("state cache saved", timeout: 60, agent: agent)
+            try agent.stop()
+            #expect(seconds >= 29, "the response timer is libarms' 30 s")
+            #expect(rig.log.contains("SSL Connection timeout. (read)"), "\(rig.log)")
+            #expect(rig.log.contains("LS retry(1/1500)"))
+        }
+    }
+}
