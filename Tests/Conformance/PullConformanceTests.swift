@@ -8,8 +8,8 @@ import Testing
     @Test func firstBootPullsThroughLSAndRSRunsScriptsAndSavesTheCache() async throws {
         try await PullRig.with { rig in
             let agent = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: agent)
-            try waitUntil("post-pull script") { rig.scriptCalls.contains { $0.first == "post-pull" } }
+            try await rig.waitForLog("state cache saved", agent: agent)
+            try await waitUntil("post-pull script") { rig.scriptCalls.contains { $0.first == "post-pull" } }
 
             #expect(rig.stateChanges == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE"])
             for line in ["no state cache file - try LS-PULL", "log callback: 2 - Pull from LS.", "log callback: 3 - LS Access Done",
@@ -36,7 +36,7 @@ import Testing
             #expect(rig.journal(.rs).first?.messageType == "config-solicitation")
 
             // SIGTERM: "signal 15 caught. exit.", status 1, working directory removed.
-            #expect(try agent.stop() == 1)
+            #expect(try await agent.stop() == 1)
             #expect(rig.log.contains("signal 15 caught. exit."))
             #expect(!FileManager.default.fileExists(atPath: rig.workPath))
         }
@@ -45,13 +45,13 @@ import Testing
     @Test func restartWithTheCacheSkipsTheLSAndACorruptCacheDoesNot() async throws {
         try await PullRig.with { rig in
             let first = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: first)
-            try first.stop()
+            try await rig.waitForLog("state cache saved", agent: first)
+            try await first.stop()
 
             try FileManager.default.removeItem(atPath: rig.logPath)
             let second = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: second)
-            try second.stop()
+            try await rig.waitForLog("state cache saved", agent: second)
+            try await second.stop()
             #expect(rig.log.contains("log callback: 5 - Skip LS access.  Pull from RS."))
             #expect(rig.stateChanges == ["INITIAL -> RSPULL", "RSPULL -> PULLDONE"])
             #expect(rig.journal(.ls).count == 1, "the LS was not asked again")
@@ -63,8 +63,8 @@ import Testing
             try bytes.write(to: URL(fileURLWithPath: rig.statePath))
             try FileManager.default.removeItem(atPath: rig.logPath)
             let third = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: third)
-            try third.stop()
+            try await rig.waitForLog("state cache saved", agent: third)
+            try await third.stop()
             #expect(rig.log.contains("cannot restore state cache"))
             #expect(rig.stateChanges.first == "INITIAL -> LSPULL")
             #expect(rig.journal(.ls).count == 2)
@@ -81,8 +81,8 @@ import Testing
             }
         }) { rig in
             let agent = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: agent)
-            try agent.stop()
+            try await rig.waitForLog("state cache saved", agent: agent)
+            try await agent.stop()
             #expect(rig.log.contains("log callback: 105 - http response (503)"))
             #expect(rig.log.contains("log callback: 8 - LS retry(1/1500), wait 0 sec."))
             #expect(rig.log.contains("log callback: 8 - LS retry(2/1500), wait 0 sec."))
@@ -99,8 +99,8 @@ import Testing
             }
         }) { rig in
             let agent = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: agent)
-            try agent.stop()
+            try await rig.waitForLog("state cache saved", agent: agent)
+            try await agent.stop()
             // The LS hands out both RS URLs with a line-static block, so both families are tried.
             #expect(rig.log.contains("log callback: 35 - retry to send request."))
             #expect(rig.log.contains("RS End point: https://[::1]:"))
@@ -120,7 +120,7 @@ import Testing
             c.faultHook = { $0.role == .ls ? .raw(answer) : .none }
         }) { rig in
             let agent = try rig.startAgent()
-            #expect(try agent.waitExit(timeout: 30) == 0)
+            #expect(try await agent.waitExit(timeout: 30) == 0)
             #expect(rig.log.contains(line), "\(rig.log)")
             #expect(rig.stateChanges.last == "LSPULL -> BOOT_FAIL")
             #expect(rig.scriptCalls.contains { $0.first == "reboot" } == runsReboot)
@@ -132,8 +132,8 @@ import Testing
         for identity in [TLSIdentity.locationServerWrongCA, .locationServerWrongCN] {
             let rig = try await PullRig.start { c in c.lsTLS = ServerTLS(identity: identity) }
             let agent = try rig.startAgent()
-            try rig.waitForLog("LS retry(1/", agent: agent)
-            try agent.stop()
+            try await rig.waitForLog("LS retry(1/", agent: agent)
+            try await agent.stop()
             await rig.stop()
             #expect(rig.log.contains("verification failure of server certificate"), "\(rig.log)")
             #expect(!rig.log.contains("LS Access Done"))
@@ -156,8 +156,8 @@ import Testing
             }
         }) { rig in
             let agent = try rig.startAgent()
-            try rig.waitForLog("state cache saved", agent: agent)
-            try agent.stop()
+            try await rig.waitForLog("state cache saved", agent: agent)
+            try await agent.stop()
             #expect(rig.log.contains("LS retry(2/1500)"))
             #expect(rig.journal(.ls).map(\.outcome) == ["fault:raw", "fault:raw", "ok"])
         }
@@ -184,8 +184,8 @@ final class Counter: @unchecked Sendable {
             }
         }) { rig in
             let agent = try rig.startAgent()
-            let seconds = try rig.waitForLog("state cache saved", timeout: 60, agent: agent)
-            try agent.stop()
+            let seconds = try await rig.waitForLog("state cache saved", timeout: 60, agent: agent)
+            try await agent.stop()
             #expect(seconds >= 29, "the response timer is libarms' 30 s")
             #expect(rig.log.contains("SSL Connection timeout. (read)"), "\(rig.log)")
             #expect(rig.log.contains("LS retry(1/1500)"))

@@ -79,9 +79,9 @@ final class PullRig: @unchecked Sendable {
 
     /// Waits for a log line containing `text`.
     @discardableResult
-    func waitForLog(_ text: String, timeout: Double = 30, agent: RunningProcess? = nil) throws -> Double {
+    func waitForLog(_ text: String, timeout: Double = 30, agent: RunningProcess? = nil) async throws -> Double {
         do {
-            return try waitUntil("armsd log line \"\(text)\"", timeout: timeout) {
+            return try await waitUntil("armsd log line \"\(text)\"", timeout: timeout) {
                 if log.contains(text) { return true }
                 if let agent, !agent.process.isRunning { throw HarnessError("armsd exited (\(agent.process.terminationStatus))") }
                 return false

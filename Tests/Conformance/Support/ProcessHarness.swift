@@ -21,16 +21,18 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes: a bounded wait, never a bare sleep.
+/// Polls `condition` every 20 ms until it holds or `timeout` passes: a bounded wait, never a bare
+/// sleep. It suspends instead of blocking, so waiting tests never starve the cooperative thread
+/// pool that in-process servers and other tests run on.
 @discardableResult
-func waitUntil(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) throws -> Double {
+func waitUntil(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) async throws -> Double {
     let start = Date()
     while true {
         if try condition() { return Date().timeIntervalSince(start) }
         if Date().timeIntervalSince(start) > timeout {
             throw HarnessError("timed out after \(timeout) s waiting for \(what)")
         }
-        Thread.sleep(forTimeInterval: 0.02)
+        try await Task.sleep(nanoseconds: 20_000_000)
     }
 }
 
@@ -84,10 +86,10 @@ final class RunningProcess: @unchecked Sendable {
 
     /// Waits for a stdout line containing `text`; returns that line.
     @discardableResult
-    func waitForLine(containing text: String, timeout: Double = 20) throws -> String {
+    func waitForLine(containing text: String, timeout: Double = 20) async throws -> String {
         var found: String?
         do {
-            try waitUntil("\(name) to print \"\(text)\"", timeout: timeout) {
+            try await waitUntil("\(name) to print \"\(text)\"", timeout: timeout) {
                 found = stdoutLines.first { $0.contains(text) }
                 return found != nil || !process.isRunning
             }
@@ -102,16 +104,16 @@ final class RunningProcess: @unchecked Sendable {
 
     /// Sends a signal and waits for the exit; returns the status.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM, timeout: Double = 10) throws -> Int32 {
+    func stop(signal: Int32 = SIGTERM, timeout: Double = 10) async throws -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
-        try waitExit(timeout: timeout)
+        try await waitExit(timeout: timeout)
         return process.terminationStatus
     }
 
     @discardableResult
-    func waitExit(timeout: Double = 20) throws -> Int32 {
+    func waitExit(timeout: Double = 20) async throws -> Int32 {
         do {
-            try waitUntil("\(name) to exit", timeout: timeout) { !process.isRunning }
+            try await waitUntil("\(name) to exit", timeout: timeout) { !process.isRunning }
         } catch {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
