@@ -25,7 +25,7 @@ public enum RequestBody: Equatable, Sendable {
     /// read-storage-done.
     case storedConfigs([ModuleConfig])
     case ping(PingRequest)
-    /// ping-done: `nil` when the body is empty (result 502/505).
+    /// ping-done with its counts; an empty body (result 502/505) decodes as `.empty`.
     case pingResult(success: Int, failure: Int)
     case traceroute(TracerouteRequest)
     case tracerouteResult([TracerouteHop])
