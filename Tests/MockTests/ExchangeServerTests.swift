@@ -97,15 +97,19 @@ import Testing
     }
 
     @Test func startTwiceThrowsStopTwiceIsHarmlessAndAStoppedServerRefusesConnections() async throws {
-        let server = makeServer()
+        let echo = EchoHandler()
+        let journal = Journal()
+        let server = makeServer(tls: nil, journal: journal, echo: echo)
         let bound = try await server.start()
         await #expect(throws: ExchangeServerError.alreadyStarted) { try await server.start() }
         await server.stop()
         await server.stop()
         #expect(server.boundEndpoints.isEmpty)
-        await #expect(throws: (any Error).self) {
-            _ = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [], timeout: .seconds(5))
-        }
+        // Tests run in parallel and the freed port may already belong to another test's
+        // server, so the check is that this stopped server took no part in the attempt.
+        _ = try? await TestClient.exchange(port: bound[0].port, tls: nil, send: Self.request("x"), timeout: .seconds(5))
+        #expect(echo.callCount == 0)
+        #expect(journal.count() == 0)
     }
 
     @Test func plainTCPWhenNoTLS() async throws {
