@@ -192,3 +192,33 @@ final class Counter: @unchecked Sendable {
         }
     }
 }
+
+/// Without `-D` armsd daemonizes: the launcher exits 0, the daemon writes its PID file,
+/// and SIGTERM still reaches it (agent.md §2).
+@Suite(.serialized) struct DaemonModeConformanceTests {
+    @Test func daemonizedAgentPullsAndStopsOnSIGTERM() async throws {
+        try await PullRig.with { rig in
+            let pidPath = rig.dir.path("armsd.pid")
+            try (String(contentsOfFile: rig.confPath, encoding: .utf8) + "path-pid: \(pidPath)\n")
+                .write(toFile: rig.confPath, atomically: true, encoding: .utf8)
+            // The daemon inherits the descriptor Foundation uses to notice a child's exit, so the
+            // launcher's status is taken through a shell instead of Process.
+            let statusPath = rig.dir.path("launcher-status")
+            let launcher = try RunningProcess(URL(fileURLWithPath: "/bin/sh"),
+                                              ["-c", "\"$0\" \"$@\"; echo $? > \(statusPath)", try Repository.executable("armsd").path,
+                                               "-b", rig.workPath, "-l", rig.logPath, "-f", rig.confPath])
+            try await waitUntil("the launcher to exit") { FileManager.default.fileExists(atPath: statusPath) }
+            #expect(try String(contentsOfFile: statusPath, encoding: .utf8) == "0\n")
+            try await rig.waitForLog("state cache saved")
+            try await waitUntil("the PID file") { FileManager.default.fileExists(atPath: pidPath) }
+            let text = try String(contentsOfFile: pidPath, encoding: .utf8)
+            let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(kill(pid, SIGTERM) == 0)
+            try await waitUntil("the daemon to exit") { kill(pid, 0) != 0 }
+            #expect(rig.log.contains("signal 15 caught. exit."))
+            #expect(!FileManager.default.fileExists(atPath: pidPath))
+            #expect(!FileManager.default.fileExists(atPath: rig.workPath))
+            _ = try await launcher.waitExit()
+        }
+    }
+}

@@ -16,6 +16,8 @@ public final class ArmsdDaemon {
     var state: AgentState = .initial
     var trigger = "power on boot"
     var identity: TLSClientIdentity?
+    /// Whether this process daemonized (and so wrote the PID file).
+    var daemonized = false
     let clock = ContinuousClock()
     let started: ContinuousClock.Instant
 
@@ -95,6 +97,7 @@ public final class ArmsdDaemon {
         SignalWatcher.start(onTerminate: { [self] signal in
             logger.info("signal \(signal) caught. exit.")
             _ = workingDirectory.cleanUp()
+            removePIDFile()
             exit(1)
         }, onHangUp: { [self] in
             logger.info("sighup received: reload configuration")
@@ -152,6 +155,7 @@ public final class ArmsdDaemon {
         }
         stopAllModules()
         _ = workingDirectory.cleanUp()
+        removePIDFile()
         if code != .dontRetry {
             _ = scripts.run(.reboot, arguments: [], configuration: configuration)
         }
@@ -160,10 +164,16 @@ public final class ArmsdDaemon {
 
     func daemonize() {
         guard daemon(0, 0) == 0 else { return }
+        SignalWatcher.restartAfterFork()
+        daemonized = true
         logger.daemonized()
         logger.debug("daemonized")
         let pid = Array("\(getpid())\n".utf8)
         try? AtomicFile.write(pid, to: configuration.pathPID, mode: 0o644)
+    }
+
+    func removePIDFile() {
+        if daemonized { unlink(configuration.pathPID) }
     }
 
     // MARK: state cache

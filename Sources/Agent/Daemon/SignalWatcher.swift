@@ -15,6 +15,17 @@ public enum SignalWatcher {
         signal(SIGPIPE, SIG_IGN)
         var set = watchedSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        startThread()
+    }
+
+    /// Starts the watcher thread again in a forked child (threads do not survive `fork`,
+    /// so after `daemon()` the signals would otherwise stay blocked with nobody waiting).
+    public static func restartAfterFork() {
+        guard onTerminate != nil else { return }
+        startThread()
+    }
+
+    private static func startThread() {
         var thread = pthread_t()
         pthread_create(&thread, nil, { _ in
             var set = SignalWatcher.watchedSet()
