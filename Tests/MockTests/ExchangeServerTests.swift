@@ -57,7 +57,7 @@ import Testing
                 #expect(response.status == 200)
                 #expect(response.body == Array("echo:hello".utf8))
             }
-            let entries = await journal.waitForEntries(2)
+            let entries = try await journal.waitForEntries(2)
             #expect(entries.map(\.peer?.first) == ["1", "["])
             #expect(entries.allSatisfy { $0.outcome == "ok" && $0.role == .ls && $0.httpStatus == 200 && $0.resultCode == 100 })
             #expect(entries.allSatisfy { $0.bytesIn == Self.request("hello").count })
@@ -76,7 +76,7 @@ import Testing
             #expect(text.contains("\r\nContent-Length: 8\r\n"))
             #expect(!text.lowercased().contains("transfer-encoding"))
             #expect(text.hasSuffix("\r\n\r\necho:abc"))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.bytesOut == outcome.received.count)
         }
     }
@@ -144,7 +144,7 @@ import Testing
             let response = try await TestClient.response(port: bound[0].port, tls: try TestClient.tls(), send: Self.request(big))
             #expect(response.status == 413)
             #expect(ContinuousClock.now - started < .seconds(10))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "too-large")
             #expect(entry.httpStatus == 413)
             #expect(entry.bytesOut == response.raw.count)
@@ -161,7 +161,7 @@ import Testing
             let request = Array("POST /\(String(repeating: "a", count: 600)) HTTP/1.0\r\n\r\n".utf8)
             let response = try await TestClient.response(port: bound[0].port, tls: try TestClient.tls(), send: request)
             #expect(response.status == 400)
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "too-large")
             #expect(entry.httpStatus == 400)
         }
@@ -175,7 +175,7 @@ import Testing
                                                          send: Array("HELLO THERE\r\n\r\n".utf8))
             #expect(response.status == 400)
             #expect(String(decoding: response.body, as: UTF8.self) == "400 Bad Request\n")
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "bad-request")
             #expect(entry.httpStatus == 400)
             #expect(entry.bytesIn == 15)
@@ -188,11 +188,11 @@ import Testing
         let journal = Journal()
         try await withExchangeServer(makeServer(readTimeout: .milliseconds(300), journal: journal)) { _, bound in
             let started = ContinuousClock.now
-            let outcome = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [], timeout: .seconds(10))
+            let outcome = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [], timeout: .seconds(30))
             #expect(!(outcome.error is TestFailure), "the server did not close the connection")
             #expect(outcome.received.isEmpty)
             #expect(ContinuousClock.now - started < .seconds(5))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "timeout")
             #expect(entry.httpStatus == 0)
             #expect(entry.bytesIn == 0)
@@ -204,13 +204,13 @@ import Testing
         let journal = Journal()
         try await withExchangeServer(makeServer(readTimeout: .milliseconds(500), journal: journal)) { _, bound in
             let tls = try TestClient.tls()
-            let silent = try await TestClient.exchange(port: bound[0].port, tls: tls, send: [], timeout: .seconds(10))
+            let silent = try await TestClient.exchange(port: bound[0].port, tls: tls, send: [], timeout: .seconds(30))
             #expect(!(silent.error is TestFailure))
             let half = Array(Self.request("abcdef").dropLast(3))
-            let partial = try await TestClient.exchange(port: bound[0].port, tls: tls, send: half, timeout: .seconds(10))
+            let partial = try await TestClient.exchange(port: bound[0].port, tls: tls, send: half, timeout: .seconds(30))
             #expect(!(partial.error is TestFailure))
             #expect(partial.received.isEmpty)
-            let entries = await journal.waitForEntries(2)
+            let entries = try await journal.waitForEntries(2)
             #expect(entries.map(\.outcome) == ["timeout", "timeout"])
             #expect(entries.map(\.bytesIn) == [0, half.count])
         }
@@ -223,7 +223,7 @@ import Testing
                 .connect(host: "127.0.0.1", port: bound[0].port).get()
             try await channel.writeAndFlush(ByteBuffer(bytes: Array("POST / HTTP/1.0\r\n".utf8)))
             try await channel.close()
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "closed")
             #expect(entry.bytesIn == 17)
         }
@@ -233,10 +233,10 @@ import Testing
         let journal = Journal()
         try await withExchangeServer(makeServer(journal: journal)) { _, bound in
             let outcome = try await TestClient.exchange(port: bound[0].port, tls: nil, send: Self.request("not tls"),
-                                                        timeout: .seconds(10))
+                                                        timeout: .seconds(30))
             #expect(!(outcome.error is TestFailure))
             #expect(!String(decoding: outcome.received, as: UTF8.self).contains("HTTP/"))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "tls-error")
             #expect(entry.httpStatus == 0)
             #expect(entry.detail?.isEmpty == false)
@@ -258,7 +258,7 @@ import Testing
             let request = try MockFixture.bytes("libarms-5.33-ls-request.http")
             let response = try await TestClient.response(port: bound[0].port, tls: try TestClient.tls(), send: request)
             #expect(response.status == 503)
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "fault:http-503")
             #expect(entry.httpStatus == 503)
             #expect(entry.sa == "0001-0000-0000-0000-0000-0000-0000-0001")
@@ -281,7 +281,7 @@ import Testing
             let outcome = try await TestClient.exchange(port: bound[0].port, tls: try TestClient.tls(), send: Self.request("x"))
             #expect(outcome.received.isEmpty)
             #expect(!(outcome.error is TestFailure))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "fault:close")
             #expect(entry.httpStatus == 0 && entry.bytesOut == 0)
             #expect(echo.callCount == 0)
@@ -297,7 +297,7 @@ import Testing
             let response = try await TestClient.response(port: bound[0].port, tls: try TestClient.tls(), send: Self.request("d"))
             #expect(ContinuousClock.now - started >= .milliseconds(400))
             #expect(response.body == Array("echo:d".utf8))
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "ok")
             #expect(entry.detail == "fault: answer delayed by 0.4 seconds; echoed")
         }
@@ -315,7 +315,7 @@ import Testing
             server.setFaultHook(nil)
             let normal = try await TestClient.response(port: bound[0].port, tls: tls, send: Self.request("n"))
             #expect(normal.body == Array("echo:n".utf8))
-            let entries = await journal.waitForEntries(2)
+            let entries = try await journal.waitForEntries(2)
             #expect(entries.map(\.outcome) == ["fault:raw", "ok"])
             #expect(entries[0].httpStatus == 200)
             #expect(entries[0].bytesOut == raw.count)
@@ -339,7 +339,7 @@ import Testing
             #expect(ContinuousClock.now - started >= .milliseconds(200))
             #expect(closed.received.isEmpty)
             _ = try await TestClient.response(port: bound[0].port, tls: tls, send: Self.request("3"))
-            let entries = await journal.waitForEntries(3)
+            let entries = try await journal.waitForEntries(3)
             #expect(entries.map(\.outcome) == ["ok", "fault:close", "ok"])
             #expect(entries[1].detail == "fault: closed without an answer after 0.2 seconds")
             #expect(echo.callCount == 2)
@@ -371,7 +371,7 @@ import Testing
         let outcome = try await client.value
         #expect(outcome.received.isEmpty)
         #expect(!(outcome.error is TestFailure))
-        let entry = await journal.waitForEntries(1)[0]
+        let entry = try await journal.waitForEntries(1)[0]
         #expect(entry.outcome == "closed")
         #expect(entry.detail?.contains("injected delay") == true)
     }

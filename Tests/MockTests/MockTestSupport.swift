@@ -164,20 +164,24 @@ final class LockedFlag: Sendable {
 
 extension Journal {
     /// Waits (bounded) until at least `count` entries match, then returns them.
-    func waitForEntries(_ count: Int = 1, timeout: Duration = .seconds(15),
+    /// Throws when they do not come, so callers can index the result safely.
+    func waitForEntries(_ count: Int = 1, timeout: Duration = .seconds(30),
                         where include: @escaping (JournalEntry) -> Bool = { _ in true },
-                        sourceLocation: SourceLocation = #_sourceLocation) async -> [JournalEntry] {
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> [JournalEntry] {
         let deadline = ContinuousClock.now + timeout
         while self.count(where: include) < count {
             guard ContinuousClock.now < deadline else {
-                Issue.record("journal: \(self.count(where: include)) of \(count) entries after \(timeout): \(entries())",
-                             sourceLocation: sourceLocation)
-                break
+                throw JournalWaitTimeout(description:
+                    "journal: \(self.count(where: include)) of \(count) entries after \(timeout): \(entries())")
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return entries(where: include)
     }
+}
+
+struct JournalWaitTimeout: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// Runs `body` with a started server and always stops it.

@@ -37,7 +37,7 @@ import Testing
             #expect(arms.resultCode == .success)
             guard case .rsSolicitation(let result)? = arms.body else { throw TestFailure("no body") }
             #expect(result.rsPresharedKey == "rs-secret")
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.role == .ls)
             #expect(entry.sa == "0001-0000-0000-0000-0000-0000-0000-0001")
             #expect(entry.messageType == "rs-solicitation")
@@ -70,7 +70,7 @@ import Testing
                                             key: "testkey123")
             let decode = try await TestClient.response(port: endpoint.port, tls: tls, send: garbage)
             #expect(try decode.arms(expecting: .rsSolicitation).resultCode == .invalidXML)
-            let entries = await journal.waitForEntries(3)
+            let entries = try await journal.waitForEntries(3)
             #expect(entries.map(\.outcome) == ["bad-credentials", "unknown-sa", "decode-error"])
             #expect(entries.map(\.httpStatus) == [200, 401, 200])
             #expect(entries.map(\.resultCode) == [403, nil, 201])
@@ -97,7 +97,7 @@ import Testing
             #expect(result.saCertificate == EmbeddedPKI.saCertificatePEM)
             #expect(result.modules.map(\.id) == [0, 1])
             #expect(result.configs.map(\.content.text) == ["hostname r1\n", "x=1\n"])
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.role == .rs)
             #expect(entry.sa == "0001-0000-1234-0056-0000-0000-0000-0001")
             #expect(entry.messageType == "config-solicitation")
@@ -129,7 +129,7 @@ import Testing
                     host: first.host, port: first.port, tls: try TestClient.tls(trust: rsCA),
                     send: PullRequests.configSolicitation(MockFixture.rsRequestSA, key: key, target: first.requestTarget))
                 #expect(try rsAnswer.arms(expecting: .configSolicitation).resultCode == .success)
-                let entries = await journal.waitForEntries(2)
+                let entries = try await journal.waitForEntries(2)
                 #expect(entries.map(\.role) == [.ls, .rs])
                 #expect(entries.map(\.outcome) == ["ok", "ok"])
                 _ = ls

@@ -38,7 +38,7 @@ import Testing
             let response = try ReadResponse(outcome.received)
             #expect(response.status == 200)
             #expect(try response.arms(expecting: .rsSolicitation).resultCode == .success)
-            #expect(await journal.waitForEntries(1)[0].outcome == "ok")
+            #expect(try await journal.waitForEntries(1)[0].outcome == "ok")
         }
     }
 
@@ -87,7 +87,7 @@ import Testing
             let raw = Array(output[start.lowerBound...].utf8)
             let response = try ReadResponse(raw)
             #expect(try response.arms(expecting: .rsSolicitation).resultCode == .success)
-            let entry = await journal.waitForEntries(1)[0]
+            let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "ok")
             #expect(entry.bytesIn == request.count)
         }

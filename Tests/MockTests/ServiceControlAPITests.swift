@@ -24,7 +24,7 @@ func withControlAPI(entries: Int = 0, maxBodySize: Int = ControlAPI.defaultMaxBo
     }
     let port = try await api.start()
     #expect(port > 0)
-    let client = try ControlClient(url: "http://127.0.0.1:\(port)", timeout: .seconds(10))
+    let client = try ControlClient(url: "http://127.0.0.1:\(port)", timeout: .seconds(30))
     do {
         try await body(api, client)
     } catch {
