@@ -365,8 +365,8 @@ public final class ArmsdDaemon {
                 let file = try workingDirectory.makeTemporaryFile(contents: config.content.bytes)
                 _ = scripts.run(.start, arguments: [String(module.id), module.versionArgument, module.info, file],
                                 configuration: configuration)
+                // Moves the file into running-config (backup and startup get copies).
                 try workingDirectory.installPulledConfig(module: module.id, from: file)
-                workingDirectory.removeTemporaryFile(file)
             } catch {
                 logger.warn("cannot store config of module \(module.id): \(error)")
             }

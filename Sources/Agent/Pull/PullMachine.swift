@@ -358,21 +358,16 @@ public struct PullMachine: Sendable {
             ? LibarmsLog(130, "Failed to get location config from LS")
             : LibarmsLog(131, "Failed to get configuration from RS")
 
-        func nextURL(_ out: inout [PullAction], _ machine: inout PullMachine) {
-            machine.current = (index + 1) % max(1, list.count)
-            machine.tryURL(attempt: attempt + 1, &out, now: now)
-        }
-
         switch outcome {
         case .transportFailed:
-            nextURL(&out, &self)
+            failOver(from: index, attempt: attempt, &out, now: now)
         case .httpStatus(let code):
             out.append(.log(LibarmsLog(105, "http response (\(code))")))
-            nextURL(&out, &self)
+            failOver(from: index, attempt: attempt, &out, now: now)
         case .rejected(let log):
             out.append(.log(log))
             out.append(.log(failLog))
-            nextURL(&out, &self)
+            failOver(from: index, attempt: attempt, &out, now: now)
         case .undecodable(let error):
             out.append(.log(failLog))
             // A missing or garbled result-code in an LS answer counts as code 200 (pull.md §3.4).
@@ -380,7 +375,7 @@ public struct PullMachine: Sendable {
                 out.append(.log(.debug("libarms got result 200 from RS[\(index)].")))
                 fatal(.reboot, trigger: "got result of failure from server", &out)
             } else {
-                nextURL(&out, &self)
+                failOver(from: index, attempt: attempt, &out, now: now)
             }
         case .answered(let response):
             let code = response.resultCode
@@ -398,7 +393,7 @@ public struct PullMachine: Sendable {
                     acceptRS(response, url: list[index], index: index, attempt: attempt, &out, now: now)
                 }
             case .tryNextServer:
-                nextURL(&out, &self)
+                failOver(from: index, attempt: attempt, &out, now: now)
             case .reboot:
                 let t = code.rawValue == 503 ? "received 503 Need reboot" : "got result of failure from server"
                 fatal(.reboot, trigger: t, &out)
@@ -413,6 +408,12 @@ public struct PullMachine: Sendable {
                 }
             }
         }
+    }
+
+    /// This URL failed: advance the current server past it and try the next one at once (pull.md §6.4).
+    private mutating func failOver(from index: Int, attempt: Int, _ out: inout [PullAction], now: Double) {
+        current = (index + 1) % max(1, urls.count)
+        tryURL(attempt: attempt + 1, &out, now: now)
     }
 
     private mutating func fatal(_ code: ARMSErrorCode, trigger newTrigger: String, _ out: inout [PullAction]) {
@@ -431,8 +432,7 @@ public struct PullMachine: Sendable {
     private mutating func acceptLS(_ response: ARMSResponse, index: Int, attempt: Int, _ out: inout [PullAction], now: Double) {
         guard case .rsSolicitation(let r)? = response.body else {
             out.append(.log(LibarmsLog(130, "Failed to get location config from LS")))
-            current = (index + 1) % max(1, urls.count)
-            tryURL(attempt: attempt + 1, &out, now: now)
+            failOver(from: index, attempt: attempt, &out, now: now)
             return
         }
         if r.locationConfigs.contains(where: \.isEmpty) || r.locationConfigs.isEmpty {
@@ -464,8 +464,7 @@ public struct PullMachine: Sendable {
     private mutating func acceptRS(_ response: ARMSResponse, url: String, index: Int, attempt: Int, _ out: inout [PullAction], now: Double) {
         guard case .configSolicitation(let r)? = response.body else {
             out.append(.log(LibarmsLog(131, "Failed to get configuration from RS")))
-            current = (index + 1) % max(1, urls.count)
-            tryURL(attempt: attempt + 1, &out, now: now)
+            failOver(from: index, attempt: attempt, &out, now: now)
             return
         }
         if r.saCertificate == nil { out.append(.log(LibarmsLog(106, "SA certificate is not received from RS"))) }
@@ -479,8 +478,7 @@ public struct PullMachine: Sendable {
         if let problem {
             out.append(.log(problem))
             out.append(.log(LibarmsLog(131, "Failed to get configuration from RS")))
-            current = (index + 1) % max(1, urls.count)
-            tryURL(attempt: attempt + 1, &out, now: now)
+            failOver(from: index, attempt: attempt, &out, now: now)
             return
         }
         knowledge.rsEndpoint = url
