@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// WarpLinkMock's benchmarks, a package of their own so that the main package's
+// build and `swift test` never compile the benchmark harness.
+//
+// Run from this directory:  swift package --disable-sandbox benchmark
+let package = Package(
+    name: "WarpLinkMockBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "WarpLinkMock", path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Encode and decode of each pull message, a push request, a tunnel chunk and a heartbeat packet.
+        .executableTarget(
+            name: "Codec",
+            dependencies: [
+                .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/Codec",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)
