@@ -31,6 +31,11 @@ public enum HeartbeatDebug {
             ArmsdDaemon.stderr("cannot open log file: \(error)")
             return 1
         }
+        // SIGINT/SIGTERM end it as they end the daemon (the signals may arrive blocked from the parent).
+        SignalWatcher.start(onTerminate: { signal in
+            logger.info("signal \(signal) caught. exit.")
+            exit(1)
+        }, onHangUp: {})
         let collector = HeartbeatCollector(configuration: configuration, logger: logger)
         logger.info("heartbeat debug: printing statistics every \(period) sec (no ARMS traffic)")
         let clock = ContinuousClock()
