@@ -18,9 +18,12 @@ public struct RemoteServerConfiguration: Equatable, Sendable {
     public var proposedPushPort: Int?
     /// `proposal-for-sa/push-timeout`; `nil` leaves it out.
     public var proposedPushTimeout: Int?
-    /// `heartbeat-info` entries (at most 5; all with the same interval). Empty for now:
-    /// the heartbeat service will fill them in.
+    /// `heartbeat-info` entries (at most 5; all with the same interval) for SAs whose
+    /// profile has no heartbeat settings. Empty by default.
     public var heartbeatServers: [HeartbeatServerInfo]
+    /// The running heartbeat receiver's addresses: where an SA's heartbeat goes when its
+    /// profile names no servers of its own (at most 5 are handed out).
+    public var heartbeatReceivers: [HeartbeatTarget] = []
     /// `rs-push-server-address` entries (informational for libarms), at most 5.
     public var pushServerAddresses: [String]
     /// How refused credentials are answered.

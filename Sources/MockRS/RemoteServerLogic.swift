@@ -53,10 +53,17 @@ public struct RemoteServerLogic: Sendable {
         return .standard(.configSolicitation, .success, body: .configSolicitation(result))
     }
 
-    /// The `heartbeat-info` entries for an SA. For now the configured list for every SA;
-    /// the place where per-SA heartbeat servers and passphrases will come from.
+    /// The `heartbeat-info` entries for an SA (heartbeat.md §2): from its profile's
+    /// heartbeat settings (its own servers, else the mock's receiver addresses), all with
+    /// the profile's passphrase and interval and algorithm `hmac-sha1`; at most 5. An SA
+    /// without heartbeat settings gets the configured `heartbeatServers`.
     public func heartbeatServers(for profile: SAProfile) -> [HeartbeatServerInfo] {
-        configuration.heartbeatServers
+        guard let heartbeat = profile.heartbeat else { return configuration.heartbeatServers }
+        let targets = heartbeat.servers.isEmpty ? configuration.heartbeatReceivers : heartbeat.servers
+        return targets.prefix(HeartbeatProfile.maxServers).map {
+            HeartbeatServerInfo(host: $0.host, port: $0.port, passphrase: heartbeat.passphrase, interval: heartbeat.interval,
+                                algorithms: [HeartbeatProfile.algorithm])
+        }
     }
 
     /// A module's `md-config`: its text, or base64 (`encoding="base64"`, no line breaks).

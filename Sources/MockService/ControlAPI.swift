@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MockCore
+import MockRS
 import NIOCore
 
 /// The loopback JSON-over-HTTP control API (docs/control-api.md) over a fleet store, a
@@ -34,12 +35,13 @@ public actor ControlAPI {
     /// `status` is called for every `GET /api/v1/status`; the API sets the `sas`,
     /// `journalEntries` and `journalDropped` counts of what it returns.
     public init(store: FleetStore, journal: Journal, port: Int = 0, maxBodySize: Int = ControlAPI.defaultMaxBodySize,
+                heartbeat: HeartbeatReceiver? = nil,
                 status: @escaping @Sendable () -> ServiceStatus = { ServiceStatus() }) {
         self.store = store
         self.journal = journal
         self.requestedPort = port
         self.maxBodySize = maxBodySize
-        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, status: status)
+        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, heartbeat: heartbeat, status: status)
     }
 
     /// Why the API could not start.
@@ -69,6 +71,8 @@ public actor ControlAPI {
         router.put("/api/v1/sas/:id") { request, context in await h.putSA(context.parameters.get("id") ?? "", request) }
         router.delete("/api/v1/sas/:id") { _, context in h.deleteSA(context.parameters.get("id") ?? "") }
         router.get("/api/v1/journal") { request, _ in h.journal(request.uri.queryParameters) }
+        router.get("/api/v1/heartbeat") { _, _ in h.heartbeatOverview() }
+        router.get("/api/v1/sas/:id/heartbeat") { _, context in h.heartbeatOfSA(context.parameters.get("id") ?? "") }
 
         var logger = Logger(label: "warplink-mock.control")
         logger.logLevel = .critical
@@ -130,12 +134,15 @@ struct Handlers: Sendable {
     let store: FleetStore
     let journal: Journal
     let maxBodySize: Int
+    let heartbeat: HeartbeatReceiver?
     let statusProvider: @Sendable () -> ServiceStatus
 
-    init(store: FleetStore, journal: Journal, maxBodySize: Int, status: @escaping @Sendable () -> ServiceStatus) {
+    init(store: FleetStore, journal: Journal, maxBodySize: Int, heartbeat: HeartbeatReceiver? = nil,
+         status: @escaping @Sendable () -> ServiceStatus) {
         self.store = store
         self.journal = journal
         self.maxBodySize = maxBodySize
+        self.heartbeat = heartbeat
         self.statusProvider = status
     }
 
@@ -270,8 +277,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else { return nil }
         switch (parts.count, parts[2]) {
-        case (3, "status"), (3, "sas"), (3, "journal"): return "GET"
+        case (3, "status"), (3, "sas"), (3, "journal"), (3, "heartbeat"): return "GET"
         case (4, "sas"): return "GET, PUT, DELETE"
+        case (5, "sas") where parts[4] == "heartbeat": return "GET"
         default: return nil
         }
     }

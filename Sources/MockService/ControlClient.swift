@@ -1,6 +1,7 @@
 import ARMSProtocol
 import Foundation
 import MockCore
+import MockRS
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -101,6 +102,17 @@ public struct ControlClient: Sendable {
         if let role { query.append("role=\(role.rawValue)") }
         if let limit { query.append("limit=\(limit)") }
         return try decode(JournalPage.self, try await send("GET", "/api/v1/journal?" + query.joined(separator: "&")))
+    }
+
+    /// `GET /api/v1/sas/{id}/heartbeat`; nil when the SA is not provisioned.
+    public func heartbeat(of id: DistributionID) async throws(ControlClientError) -> HeartbeatSnapshot? {
+        let r = try await send("GET", "/api/v1/sas/\(id)/heartbeat", expecting: [200, 404])
+        return r.status == 404 ? nil : try decode(HeartbeatSnapshot.self, r)
+    }
+
+    /// `GET /api/v1/heartbeat`.
+    public func heartbeatOverview() async throws(ControlClientError) -> HeartbeatOverview {
+        try decode(HeartbeatOverview.self, try await send("GET", "/api/v1/heartbeat"))
     }
 
     // MARK: - HTTP

@@ -32,7 +32,7 @@ public enum FleetFile {
     public static let maxSize = 4 * 1024 * 1024
     /// Most SAs in one file.
     public static let maxSAs = 10_000
-    /// Deepest nesting of YAML collections accepted (the format needs 5).
+    /// Deepest nesting of YAML collections accepted (the format needs 6).
     public static let maxDepth = 32
 
     /// Why a fleet file was refused; `description` is `FILE:LINE: KEY: reason`.
@@ -243,7 +243,7 @@ public enum FleetFile {
         }
 
         func sa(_ node: Node, _ path: String) throws(LoadError) -> SAProfile {
-            let e = try mapping(node, path, allowed: ["distribution-id", "ls-key", "rs-key", "label", "modules"])
+            let e = try mapping(node, path, allowed: ["distribution-id", "ls-key", "rs-key", "label", "modules", "heartbeat"])
             let idText = try string(e, "distribution-id", in: path, at: node)
             let id: DistributionID
             do { id = try DistributionID(parsing: idText) } catch {
@@ -275,7 +275,50 @@ public enum FleetFile {
                     modules.append(m)
                 }
             }
-            return SAProfile(distributionID: id, lsKey: lsKey, rsKey: rsKey, label: label, modules: modules)
+            var heartbeat: HeartbeatProfile?
+            if let (_, v) = e["heartbeat"], !isNull(v) {
+                heartbeat = try self.heartbeat(v, path + ".heartbeat")
+            }
+            return SAProfile(distributionID: id, lsKey: lsKey, rsKey: rsKey, label: label, modules: modules, heartbeat: heartbeat)
+        }
+
+        /// `heartbeat:` of an SA: passphrase and interval required, servers optional (≤ 5).
+        func heartbeat(_ node: Node, _ path: String) throws(LoadError) -> HeartbeatProfile {
+            let e = try mapping(node, path, allowed: ["passphrase", "interval", "servers"])
+            let passphrase = try string(e, "passphrase", in: path, at: node)
+            if let p = ProfileRules.heartbeatPassphraseProblem(passphrase) { throw fail(e["passphrase"]?.value, path + ".passphrase", p) }
+            let intervalText = try string(e, "interval", in: path, at: node)
+            guard let interval = Self.decimal(intervalText) else {
+                throw fail(e["interval"]?.value, path + ".interval", "\"\(intervalText)\" is not a decimal number of seconds")
+            }
+            if let p = ProfileRules.heartbeatIntervalProblem(interval) { throw fail(e["interval"]?.value, path + ".interval", p) }
+            var servers: [HeartbeatTarget] = []
+            if let (_, v) = e["servers"] {
+                let items = try sequence(v, path + ".servers")
+                if items.count > HeartbeatProfile.maxServers {
+                    throw fail(v, path + ".servers",
+                               "\(items.count) servers, at most \(HeartbeatProfile.maxServers) allowed (a sixth heartbeat-info makes libarms reboot)")
+                }
+                for (k, item) in items.enumerated() {
+                    let sp = path + ".servers[\(k)]"
+                    let s = try mapping(item, sp, allowed: ["host", "port"])
+                    let host = try string(s, "host", in: sp, at: item)
+                    if let p = ProfileRules.heartbeatHostProblem(host) { throw fail(s["host"]?.value, sp + ".host", p) }
+                    let portText = try string(s, "port", in: sp, at: item)
+                    guard let port = Self.decimal(portText), ProfileRules.heartbeatPortProblem(port) == nil else {
+                        throw fail(s["port"]?.value, sp + ".port", "\"\(portText)\" is not a port number from 0 to 65535")
+                    }
+                    servers.append(HeartbeatTarget(host: host, port: port))
+                }
+            }
+            return HeartbeatProfile(passphrase: passphrase, interval: interval, servers: servers)
+        }
+
+        /// Plain decimal digits (at most 9), else nil.
+        static func decimal(_ text: String) -> Int? {
+            let b = Array(text.utf8)
+            guard !b.isEmpty, b.count <= 9, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return Int(text)
         }
 
         func module(_ node: Node, _ path: String) throws(LoadError) -> ModuleProfile {
@@ -340,6 +383,18 @@ public enum FleetFile {
             if let label = p.label { pairs.append((Node("label"), text(label))) }
             if !p.modules.isEmpty {
                 pairs.append((Node("modules"), Node(p.modules.map(moduleNode))))
+            }
+            if let hb = p.heartbeat {
+                var hbPairs: [(Node, Node)] = [
+                    (Node("passphrase"), text(hb.passphrase)),
+                    (Node("interval"), Node(String(hb.interval), Tag(.int))),
+                ]
+                if !hb.servers.isEmpty {
+                    hbPairs.append((Node("servers"), Node(hb.servers.map { server in
+                        Node([(Node("host"), text(server.host)), (Node("port"), Node(String(server.port), Tag(.int)))])
+                    })))
+                }
+                pairs.append((Node("heartbeat"), Node(hbPairs)))
             }
             sas.append(Node(pairs))
         }

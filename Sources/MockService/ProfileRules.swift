@@ -71,6 +71,44 @@ public enum ProfileRules {
         return nil
     }
 
+    /// Longest heartbeat passphrase libarms accepts (it must be shorter than 1025 bytes).
+    public static let maxHeartbeatPassphraseLength = 1024
+    /// Longest heartbeat interval the mock hands out, in seconds (one day).
+    public static let maxHeartbeatInterval = 86_400
+    /// Longest heartbeat host text (libarms: shorter than 256 characters).
+    public static let maxHeartbeatHostLength = 255
+
+    /// A heartbeat passphrase: 1 to 1024 printable ASCII characters, no space at either end
+    /// (the pull answer is ASCII XML, and libarms keys the HMAC with the exact bytes).
+    public static func heartbeatPassphraseProblem(_ passphrase: String) -> String? {
+        let b = Array(passphrase.utf8)
+        if b.isEmpty { return "must not be empty" }
+        if b.count > maxHeartbeatPassphraseLength { return "longer than \(maxHeartbeatPassphraseLength) bytes" }
+        if let bad = b.first(where: { $0 < 0x20 || $0 > 0x7E }) { return "contains \(describe(bad)); printable ASCII only" }
+        if b.first == 0x20 || b.last == 0x20 { return "must not start or end with a space" }
+        return nil
+    }
+
+    /// A heartbeat interval: 1 to 86400 seconds (0 would make libarms spin).
+    public static func heartbeatIntervalProblem(_ interval: Int) -> String? {
+        (1...maxHeartbeatInterval).contains(interval) ? nil : "\(interval) is not a number of seconds from 1 to \(maxHeartbeatInterval)"
+    }
+
+    /// A heartbeat host: 1 to 255 printable ASCII characters without spaces. libarms sends
+    /// only to numeric IPv4/IPv6 literals; a name is handed out but never used by it.
+    public static func heartbeatHostProblem(_ host: String) -> String? {
+        let b = Array(host.utf8)
+        if b.isEmpty { return "must not be empty" }
+        if b.count > maxHeartbeatHostLength { return "longer than \(maxHeartbeatHostLength) bytes" }
+        if let bad = b.first(where: { $0 <= 0x20 || $0 > 0x7E }) { return "contains \(describe(bad)); an IPv4 or IPv6 address" }
+        return nil
+    }
+
+    /// A heartbeat UDP port: 0 to 65535.
+    public static func heartbeatPortProblem(_ port: Int) -> String? {
+        (0...65535).contains(port) ? nil : "\(port) is not a port number from 0 to 65535"
+    }
+
     /// Reads a module id the way the fleet file and the CLI write it: decimal, 0 to 4294967295.
     public static func moduleID(_ text: String) -> UInt32? {
         let b = Array(text.utf8)
@@ -119,6 +157,23 @@ extension SAProfile {
             if let v = m.version, let p = ProfileRules.versionProblem(v) { throw ProfileIssue(path: at + ".version", message: p) }
             if let p = ProfileRules.infoProblem(m.info) { throw ProfileIssue(path: at + ".info", message: p) }
             if let p = ProfileRules.configProblem(m.config, base64: m.base64) { throw ProfileIssue(path: at + ".config", message: p) }
+        }
+        if let heartbeat { try heartbeat.validate(path: "heartbeat") }
+    }
+}
+
+extension HeartbeatProfile {
+    /// Checks the heartbeat settings against `ProfileRules`; `path` prefixes the field names.
+    public func validate(path: String = "heartbeat") throws(ProfileIssue) {
+        if let p = ProfileRules.heartbeatPassphraseProblem(passphrase) { throw ProfileIssue(path: path + ".passphrase", message: p) }
+        if let p = ProfileRules.heartbeatIntervalProblem(interval) { throw ProfileIssue(path: path + ".interval", message: p) }
+        if servers.count > HeartbeatProfile.maxServers {
+            throw ProfileIssue(path: path + ".servers",
+                               message: "\(servers.count) servers, at most \(HeartbeatProfile.maxServers) allowed (a sixth heartbeat-info makes libarms reboot)")
+        }
+        for (k, server) in servers.enumerated() {
+            if let p = ProfileRules.heartbeatHostProblem(server.host) { throw ProfileIssue(path: path + ".servers[\(k)].host", message: p) }
+            if let p = ProfileRules.heartbeatPortProblem(server.port) { throw ProfileIssue(path: path + ".servers[\(k)].port", message: p) }
         }
     }
 }

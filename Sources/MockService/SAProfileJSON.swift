@@ -14,7 +14,9 @@ import MockCore
 /// out. Unknown fields are refused (a misspelt one would otherwise vanish silently), and the
 /// result is checked with `SAProfile.validate()`.
 public enum SAProfileJSON {
-    static let saFields: Set<String> = ["distributionID", "lsKey", "rsKey", "label", "modules"]
+    static let saFields: Set<String> = ["distributionID", "lsKey", "rsKey", "label", "modules", "heartbeat"]
+    static let heartbeatFields: Set<String> = ["passphrase", "interval", "servers"]
+    static let heartbeatServerFields: Set<String> = ["host", "port"]
     static let moduleFields: Set<String> = ["id", "version", "info", "config", "base64"]
 
     /// Decodes and validates one profile; the issue names the offending field.
@@ -28,6 +30,20 @@ public enum SAProfileJSON {
             throw ProfileIssue(path: unknown, message: "unknown field (expected: \(saFields.sorted().joined(separator: ", ")))")
         }
         if sa["modules"] == nil || sa["modules"] is NSNull { sa["modules"] = [Any]() }
+        if sa["heartbeat"] is NSNull { sa["heartbeat"] = nil }
+        if let heartbeat = sa["heartbeat"] as? [String: Any] {
+            if let unknown = heartbeat.keys.sorted().first(where: { !heartbeatFields.contains($0) }) {
+                throw ProfileIssue(path: "heartbeat.\(unknown)",
+                                   message: "unknown field (expected: \(heartbeatFields.sorted().joined(separator: ", ")))")
+            }
+            for (k, item) in ((heartbeat["servers"] as? [Any]) ?? []).enumerated() {
+                if let server = item as? [String: Any],
+                   let unknown = server.keys.sorted().first(where: { !heartbeatServerFields.contains($0) }) {
+                    throw ProfileIssue(path: "heartbeat.servers[\(k)].\(unknown)",
+                                       message: "unknown field (expected: \(heartbeatServerFields.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
         if let modules = sa["modules"] as? [Any] {
             var filled: [Any] = []
             for (k, item) in modules.enumerated() {

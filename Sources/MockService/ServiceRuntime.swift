@@ -35,6 +35,13 @@ public struct ServiceConfiguration: Sendable {
     public var authFailure: AuthFailureAnswer = .armsResult403
     /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
     public var faultHook: ExchangeFaultHook?
+    /// UDP port of the heartbeat receiver (0 = pick a free one, the same on every address when possible).
+    public var heartbeatPort = 18446
+    /// Numeric addresses the heartbeat receiver listens on; SAs without heartbeat servers of
+    /// their own are sent here (one `heartbeat-info` per address).
+    public var heartbeatHosts: [String] = ["127.0.0.1", "::1"]
+    /// Accepted heartbeat samples kept per SA.
+    public var heartbeatSamples = HeartbeatLedger.defaultSampleCapacity
 
     public init() {}
 }
@@ -47,6 +54,8 @@ public final class ServiceRuntime: Sendable {
     public let locationServer: LocationServer
     public let remoteServer: RemoteServer
     public let control: ControlAPI
+    /// The UDP heartbeat server (heartbeat.md §9).
+    public let heartbeatReceiver: HeartbeatReceiver
     public let lsURLs: [ARMSURL]
     public let rsURLs: [ARMSURL]
     public let controlURL: String
@@ -57,13 +66,14 @@ public final class ServiceRuntime: Sendable {
     }
 
     private init(configuration: ServiceConfiguration, fleet: FleetStore, journal: Journal, ls: LocationServer, rs: RemoteServer,
-                 control: ControlAPI, lsURLs: [ARMSURL], rsURLs: [ARMSURL], controlURL: String, data: DataDirectory?) {
+                 control: ControlAPI, heartbeat: HeartbeatReceiver, lsURLs: [ARMSURL], rsURLs: [ARMSURL], controlURL: String, data: DataDirectory?) {
         self.configuration = configuration
         self.fleet = fleet
         self.journal = journal
         self.locationServer = ls
         self.remoteServer = rs
         self.control = control
+        self.heartbeatReceiver = heartbeat
         self.lsURLs = lsURLs
         self.rsURLs = rsURLs
         self.controlURL = controlURL
@@ -76,13 +86,26 @@ public final class ServiceRuntime: Sendable {
         let journal = Journal()
         let group = MultiThreadedEventLoopGroup.singleton
 
+        // The heartbeat receiver first: the RS hands out its addresses.
+        let heartbeat = HeartbeatReceiver(hosts: configuration.heartbeatHosts, port: configuration.heartbeatPort, fleet: fleet,
+                                          journal: journal, sampleCapacity: configuration.heartbeatSamples, eventLoopGroup: group)
+        let heartbeatTargets = try await heartbeat.start()
+        var rsConfiguration = RemoteServerConfiguration(authFailure: configuration.authFailure)
+        rsConfiguration.heartbeatReceivers = heartbeatTargets
+
         var rsServer = ExchangeServerConfiguration.remoteServer(
             endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.rsPort) }, tls: configuration.rsTLS)
         rsServer.readTimeout = configuration.readTimeout
-        let rs = try RemoteServer(configuration: RemoteServerConfiguration(authFailure: configuration.authFailure), fleet: fleet, journal: journal,
+        let rs: RemoteServer
+        do {
+            rs = try RemoteServer(configuration: rsConfiguration, fleet: fleet, journal: journal,
                                   server: rsServer, eventLoopGroup: group)
-        if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
-        try await rs.start()
+            if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
+            try await rs.start()
+        } catch {
+            await heartbeat.stop()
+            throw error
+        }
         let rsURLs = try rs.urls()
 
         var lsServer = ExchangeServerConfiguration.locationServer(
@@ -97,6 +120,7 @@ public final class ServiceRuntime: Sendable {
                 fleet: fleet, journal: journal, server: lsServer, eventLoopGroup: group)
         } catch {
             await rs.stop()
+            await heartbeat.stop()
             throw StartError(description: "LS configuration: \(error)")
         }
         if let hook = configuration.faultHook { ls.exchange.setFaultHook(hook) }
@@ -104,13 +128,15 @@ public final class ServiceRuntime: Sendable {
             try await ls.start()
         } catch {
             await rs.stop()
+            await heartbeat.stop()
             throw error
         }
         let lsURLs = try ls.urls()
 
         let statusEndpoints = lsURLs.map { ServiceStatus.Endpoint(role: .ls, address: $0.description) }
             + rsURLs.map { ServiceStatus.Endpoint(role: .rs, address: $0.description) }
-        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort) {
+            + heartbeatTargets.map { ServiceStatus.Endpoint(role: .heartbeat, address: $0.description) }
+        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort, heartbeat: heartbeat) {
             ServiceStatus(endpoints: statusEndpoints)
         }
         let port: Int
@@ -119,6 +145,7 @@ public final class ServiceRuntime: Sendable {
         } catch {
             await ls.stop()
             await rs.stop()
+            await heartbeat.stop()
             throw error
         }
         let controlURL = "http://127.0.0.1:\(port)"
@@ -136,12 +163,13 @@ public final class ServiceRuntime: Sendable {
                 await control.stop()
                 await ls.stop()
                 await rs.stop()
+                await heartbeat.stop()
                 throw StartError(description: "\(error)")
             }
             data = dir
         }
         return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs, control: control,
-                              lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
+                              heartbeat: heartbeat, lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
     }
 
     /// Stops every listener and removes `control.json`.
@@ -149,8 +177,20 @@ public final class ServiceRuntime: Sendable {
         await control.stop()
         await locationServer.stop()
         await remoteServer.stop()
+        await heartbeatReceiver.stop()
         dataDirectory?.removeControlFile()
     }
+
+    /// What the heartbeat receiver knows about one SA; nil if no datagram named it yet.
+    public func heartbeatSnapshot(of id: DistributionID) -> HeartbeatSnapshot? {
+        heartbeatReceiver.snapshot(of: id)
+    }
+
+    /// The heartbeat receiver's counters over all SAs.
+    public var heartbeatOverview: HeartbeatOverview { heartbeatReceiver.overview }
+
+    /// The heartbeat receiver's bound addresses, in `heartbeatHosts` order.
+    public var heartbeatEndpoints: [HeartbeatTarget] { heartbeatReceiver.endpoints }
 
     /// The one line `serve` prints when ready: every endpoint and file, as JSON.
     public var readyEvent: ReadyEvent {
@@ -160,7 +200,8 @@ public final class ServiceRuntime: Sendable {
                        ReadyEvent.Files(directory: absolute(dir.path), ca: absolute(dir.rootCAPath),
                                         initialConfig: absolute(dir.initialConfigPath), armsdConf: absolute(dir.armsdConfPath))
                    },
-                   sas: fleet.all.map(\.distributionID.description))
+                   sas: fleet.all.map(\.distributionID.description),
+                   heartbeat: heartbeatReceiver.endpoints.map(\.description))
     }
 
     private func absolute(_ path: String) -> String {
@@ -185,6 +226,8 @@ public struct ReadyEvent: Codable, Equatable, Sendable {
     public var control: String
     public var data: Files?
     public var sas: [String]
+    /// The heartbeat receiver's UDP addresses (`127.0.0.1:18446`, `[::1]:18446`).
+    public var heartbeat: [String]?
 
     /// One line of JSON with sorted keys.
     public var jsonLine: String {

@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the mock Location Server, Remote Server and control API on loopback.",
         discussion: """
             With no options: LS on https://127.0.0.1:18443/arms.cgi, RS on https://127.0.0.1:18444/rs.cgi, \
-            control API on http://127.0.0.1:18480, a built-in demo SA, and ./warplink-data holding ca.pem, \
+            control API on http://127.0.0.1:18480, heartbeat receiver on UDP 127.0.0.1 and ::1 port 18446, a built-in demo SA, and ./warplink-data holding ca.pem, \
             initial-config and armsd.conf (run `armsd -D -f warplink-data/armsd.conf`). Port 0 picks a free port. \
             Prints one JSON line {"event":"ready",…} when listening; Ctrl-C or SIGTERM stops it.
             """)
@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Control API port on 127.0.0.1 (0 = pick one).")
     var controlPort: Int = 18480
 
+    @Option(name: .long, help: "Heartbeat receiver UDP port on 127.0.0.1 and ::1 (0 = pick one).")
+    var heartbeatPort: Int = 18446
+
     @Option(name: .long, help: "The SA whose armsd.conf is written (default: the first SA).")
     var agentSA: String?
 
@@ -55,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.lsPort = lsPort
         configuration.rsPort = rsPort
         configuration.controlPort = controlPort
+        configuration.heartbeatPort = heartbeatPort
         configuration.dataDirectory = data
         configuration.rsRetryMax = rsRetryMax
         configuration.rsRetryInterval = rsRetryInterval

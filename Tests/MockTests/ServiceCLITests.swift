@@ -1,6 +1,7 @@
 import ARMSProtocol
 import Foundation
 import MockCore
+import MockRS
 import MockService
 import Testing
 
@@ -66,6 +67,49 @@ private func runCLI(_ arguments: [String], timeout: Double = 60) async throws ->
 }
 
 @Suite struct ServiceCLITests {
+    @Test func hbShowPrintsSamplesIntervalAndRejections() async throws {
+        let runtime = try await HeartbeatReceiverTests.startService()
+        do {
+            let demo = SAProfile.demo.distributionID
+            let target = try #require(runtime.heartbeatEndpoints.first)
+            try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(cpu: 33), to: target)
+            try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(cpu: 34), to: target)
+            try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(passphrase: "nope"), to: target)
+            try await HeartbeatReceiverTests.waitUntil("three datagrams") {
+                runtime.heartbeatSnapshot(of: demo).map { $0.sampleCount == 2 && $0.rejectedTotal == 1 } ?? false
+            }
+
+            let r = try await runCLI(["hb", "show", "--sa", demo.description, "--control", runtime.controlURL])
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "sa: \(demo)")
+            #expect(lines.contains("samples: 2"))
+            #expect(lines.contains { $0.hasPrefix("interval: last ") && $0.hasSuffix("(1 gaps)") })
+            #expect(lines.contains("rejected: bad-mac=1"))
+            #expect(lines.contains { $0.hasPrefix("last sample: 73 bytes from 127.0.0.1:") })
+            #expect(lines.contains("  cpu-usage[0]: 34%"))
+            #expect(lines.contains("  memory[0]: used=65536 free=32768"))
+
+            let j = try await runCLI(["hb", "show", "--sa", demo.description, "--json", "--control", runtime.controlURL])
+            #expect(j.status == 0, "stderr: \(j.stderr)")
+            let snapshot = try JSONDecoder().decode(HeartbeatSnapshot.self, from: Data(j.stdout.utf8))
+            #expect(snapshot == runtime.heartbeatSnapshot(of: demo))
+
+            let o = try await runCLI(["hb", "show", "--control", runtime.controlURL])
+            #expect(o.status == 0, "stderr: \(o.stderr)")
+            #expect(o.stdout.contains("accepted: 2\n"))
+            #expect(o.stdout.contains("listening: 127.0.0.1:\(target.port)"))
+
+            let missing = try await runCLI(["hb", "show", "--sa", "0001-0000-0000-0000-0000-0000-0000-0077", "--control", runtime.controlURL])
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("no SA 0001-0000-0000-0000-0000-0000-0000-0077"))
+        } catch {
+            await runtime.stop()
+            throw error
+        }
+        await runtime.stop()
+    }
+
     @Test func saListPrintsTheStore() async throws {
         try await withControlAPI { api, client in
             api.store.put(SAProfile(distributionID: DistributionID("0001-0000-0000-0000-0000-0000-0000-0009")!,

@@ -56,7 +56,8 @@ func withControlAPI(entries: Int = 0, maxBodySize: Int = ControlAPI.defaultMaxBo
             // The raw JSON uses camelCase names.
             let raw = try await client.send("GET", "/api/v1/sas")
             let text = String(decoding: raw.body, as: UTF8.self)
-            #expect(text.hasPrefix("{\"sas\":[{\"distributionID\":\"0001-0000-0000-0000-0000-0000-0000-0001\",\"label\":\"demo SA\",\"lsKey\":\"demo-ls-key\""))
+            #expect(text.hasPrefix("{\"sas\":[{\"distributionID\":\"0001-0000-0000-0000-0000-0000-0000-0001\","
+                                  + "\"heartbeat\":{\"interval\":60,\"passphrase\":\"demo-hb-passphrase\"},\"label\":\"demo SA\",\"lsKey\":\"demo-ls-key\""))
         }
     }
 

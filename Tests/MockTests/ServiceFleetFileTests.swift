@@ -69,7 +69,7 @@ private let goodFleet = """
         ("version: 1\nsas:\n  - distribution-id: 0001-0000\n    ls-key: a\n    rs-key: b\n",
          "fleet.yaml:3: sas[0].distribution-id: \"0001-0000\": distribution id must be 39 characters"),
         ("version: 1\nsas:\n  - distribution-id: 0001-0000-0000-0000-0000-0000-0000-0001\n    lskey: a\n    rs-key: b\n",
-         "fleet.yaml:4: sas[0].lskey: unknown key (expected one of: distribution-id, ls-key, rs-key, label, modules)"),
+         "fleet.yaml:4: sas[0].lskey: unknown key (expected one of: distribution-id, ls-key, rs-key, label, modules, heartbeat)"),
         ("version: 1\nsas: []\nextra: 1\n",
          "fleet.yaml:3: extra: unknown key"),
         ("version: 1\nsas:\n  - distribution-id: 0001-0000-0000-0000-0000-0000-0000-0001\n    ls-key: a\n    rs-key: b\n    modules:\n      - id: 1\n        colour: red\n",

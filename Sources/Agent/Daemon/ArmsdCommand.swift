@@ -22,8 +22,7 @@ public enum ArmsdCommand {
             return 0
         }
         if options.heartbeatDebug {
-            ArmsdDaemon.stderr("armsd: -H (heartbeat statistics) is not available in this build")
-            return 1
+            return HeartbeatDebug.run(options: options)
         }
         do {
             return try ArmsdDaemon(options: options).run()

@@ -32,13 +32,17 @@ public struct SAProfile: Codable, Equatable, Sendable {
     public var label: String?
     /// Modules in the order the RS lists them.
     public var modules: [ModuleProfile]
+    /// The SA's heartbeat settings (`heartbeat-info` of the RS pull answer); `nil` sends none.
+    public var heartbeat: HeartbeatProfile?
 
-    public init(distributionID: DistributionID, lsKey: String, rsKey: String, label: String? = nil, modules: [ModuleProfile] = []) {
+    public init(distributionID: DistributionID, lsKey: String, rsKey: String, label: String? = nil, modules: [ModuleProfile] = [],
+                heartbeat: HeartbeatProfile? = nil) {
         self.distributionID = distributionID
         self.lsKey = lsKey
         self.rsKey = rsKey
         self.label = label
         self.modules = modules
+        self.heartbeat = heartbeat
     }
 
     /// The SA the mock serves when nothing else is provisioned: `warplink-mock serve` with no flags.
@@ -50,7 +54,8 @@ public struct SAProfile: Codable, Equatable, Sendable {
         modules: [
             ModuleProfile(id: 0, version: "1.0", info: "", config: "VERSION=1.0\n"),
             ModuleProfile(id: 1, version: "1.0", info: "router-main", config: "hostname demo-router\ninterface lan0 address 192.168.0.1/24\n"),
-        ])
+        ],
+        heartbeat: HeartbeatProfile(passphrase: "demo-hb-passphrase", interval: 60))
 }
 
 extension DistributionID: Codable {

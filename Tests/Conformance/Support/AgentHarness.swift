@@ -32,6 +32,7 @@ final class PullRig: @unchecked Sendable {
         configuration.lsPort = 0
         configuration.rsPort = 0
         configuration.controlPort = 0
+        configuration.heartbeatPort = 0
         configuration.lsRetryInterval = 0
         configuration.lsRetryMax = 1
         configuration.rsRetryMax = 1

@@ -1,0 +1,24 @@
+import Foundation
+import MockCore
+import Testing
+
+/// armsd's heartbeats reach the mock's receiver once the agent is in PUSH_WAIT
+/// (heartbeat.md §6). Enable when the push loop hosts `HeartbeatSender`.
+@Suite struct HeartbeatConformanceTests {
+    @Test(.disabled("needs the agent's push loop (PUSH_WAIT) to host HeartbeatSender"))
+    func armsdHeartbeatsReachTheMockAtPushWait() async throws {
+        var sa = SAProfile.demo
+        sa.heartbeat = HeartbeatProfile(passphrase: "e2e-passphrase", interval: 1)
+        try await PullRig.with({ $0.fleet = [sa] }) { rig in
+            let agent = try rig.startAgent()
+            try await waitUntil("two heartbeats from armsd", timeout: 60) {
+                (rig.runtime.heartbeatSnapshot(of: sa.distributionID)?.sampleCount ?? 0) >= 2
+            }
+            let snapshot = try #require(rig.runtime.heartbeatSnapshot(of: sa.distributionID))
+            #expect(snapshot.rejected.isEmpty)
+            #expect(snapshot.last?.memory.isEmpty == false)
+            #expect(rig.log.contains("Start heartbeat (interval: 1 sec)"))
+            #expect(try await agent.stop() == 1)
+        }
+    }
+}
