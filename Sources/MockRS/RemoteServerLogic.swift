@@ -17,7 +17,7 @@ public struct RemoteServerLogic: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.fleet = fleet
-        self.gate = ARMSRequestGate(accepted: [.configSolicitation], defaultAnswerType: .configSolicitation,
+        self.gate = ARMSRequestGate(accepted: [.configSolicitation, .pushMethodQuery], defaultAnswerType: .configSolicitation,
                                     key: \SAProfile.rsKey, authFailure: configuration.authFailure)
     }
 
@@ -29,12 +29,25 @@ public struct RemoteServerLogic: Sendable {
         case .admitted(let a): admitted = a
         }
         let profile = admitted.profile
+        if admitted.request.type == .pushMethodQuery {
+            return pushMethodQueryAnswer(admitted)
+        }
         var detail = "\(profile.modules.count) module(s)"
         if case .configSolicitation(let c) = admitted.request.body {
             detail += ", trigger \"\(c.trigger)\""
             if let firmware = c.firmwareInfo { detail += ", firmware \"\(firmware)\"" }
         }
         return ARMSAnswer.reply(response(for: profile, ownURLs: ownURLs), facts: admitted.facts(detail: detail))
+    }
+
+    /// The push-method-query answer (push.md §3.3): `configuration.push`.
+    func pushMethodQueryAnswer(_ admitted: ARMSRequestGate.Admitted) -> ExchangeReply {
+        var offered: [String] = []
+        if case .pushMethodQuery(let methods) = admitted.request.body { offered = methods }
+        let offer = configuration.push
+        let detail = "SA offers [\(offered.joined(separator: ", "))]; RS offers [\(offer.methods.joined(separator: ", "))], "
+            + "\(offer.tunnelURLs.count) tunnel URL(s), echo \(offer.echoInterval.map(String.init) ?? "default")"
+        return ARMSAnswer.reply(offer.response(), facts: admitted.facts(detail: detail))
     }
 
     /// The result-100 answer for an authenticated SA.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MockCore
+import MockRS
 import NIOCore
 
 /// The loopback JSON-over-HTTP control API (docs/control-api.md) over a fleet store, a
@@ -33,14 +34,19 @@ public actor ControlAPI {
 
     /// `status` is called for every `GET /api/v1/status`; the API sets the `sas`,
     /// `journalEntries` and `journalDropped` counts of what it returns.
+    /// - Parameter push: the tunnel endpoint that runs push operations; `nil` answers the
+    ///   push routes 503.
     public init(store: FleetStore, journal: Journal, port: Int = 0, maxBodySize: Int = ControlAPI.defaultMaxBodySize,
-                status: @escaping @Sendable () -> ServiceStatus = { ServiceStatus() }) {
+                push: TunnelServer? = nil, status: @escaping @Sendable () -> ServiceStatus = { ServiceStatus() }) {
         self.store = store
         self.journal = journal
         self.requestedPort = port
         self.maxBodySize = maxBodySize
-        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, status: status)
+        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, push: push, status: status)
     }
+
+    /// Longest `?wait=` of the operation routes, in seconds.
+    public static let maxWait = 600.0
 
     /// Why the API could not start.
     public struct StartError: Error, CustomStringConvertible {
@@ -69,6 +75,13 @@ public actor ControlAPI {
         router.put("/api/v1/sas/:id") { request, context in await h.putSA(context.parameters.get("id") ?? "", request) }
         router.delete("/api/v1/sas/:id") { _, context in h.deleteSA(context.parameters.get("id") ?? "") }
         router.get("/api/v1/journal") { request, _ in h.journal(request.uri.queryParameters) }
+        router.get("/api/v1/sas/:id/push") { _, context in h.pushStatus(context.parameters.get("id") ?? "") }
+        router.post("/api/v1/sas/:id/push/:operation") { request, context in
+            await h.startPush(context.parameters.get("id") ?? "", context.parameters.get("operation") ?? "", request)
+        }
+        router.get("/api/v1/operations/:opid") { request, context in
+            await h.operation(context.parameters.get("opid") ?? "", request.uri.queryParameters)
+        }
 
         var logger = Logger(label: "warplink-mock.control")
         logger.logLevel = .critical
@@ -130,12 +143,14 @@ struct Handlers: Sendable {
     let store: FleetStore
     let journal: Journal
     let maxBodySize: Int
+    let push: TunnelServer?
     let statusProvider: @Sendable () -> ServiceStatus
 
-    init(store: FleetStore, journal: Journal, maxBodySize: Int, status: @escaping @Sendable () -> ServiceStatus) {
+    init(store: FleetStore, journal: Journal, maxBodySize: Int, push: TunnelServer?, status: @escaping @Sendable () -> ServiceStatus) {
         self.store = store
         self.journal = journal
         self.maxBodySize = maxBodySize
+        self.push = push
         self.statusProvider = status
     }
 
@@ -272,6 +287,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch (parts.count, parts[2]) {
         case (3, "status"), (3, "sas"), (3, "journal"): return "GET"
         case (4, "sas"): return "GET, PUT, DELETE"
+        case (5, "sas") where parts[4] == "push": return "GET"
+        case (6, "sas") where parts[4] == "push": return "POST"
+        case (4, "operations"): return "GET"
         default: return nil
         }
     }

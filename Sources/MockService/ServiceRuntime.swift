@@ -35,6 +35,13 @@ public struct ServiceConfiguration: Sendable {
     public var authFailure: AuthFailureAnswer = .armsResult403
     /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
     public var faultHook: ExchangeFaultHook?
+    /// The https-tunnel endpoint's port on every host (0 = pick a free one).
+    public var tunnelPort = 18445
+    /// The push-method-query answer: method priority, echo interval, result code. Its
+    /// `tunnelURLs`, when empty, become the tunnel listener's own URLs (one per host).
+    public var pushOffer = PushOffer()
+    /// The tunnel endpoint closes a tunnel that received nothing for this long.
+    public var tunnelIdleTimeout: Duration = .seconds(130)
 
     public init() {}
 }
@@ -46,6 +53,10 @@ public final class ServiceRuntime: Sendable {
     public let journal: Journal
     public let locationServer: LocationServer
     public let remoteServer: RemoteServer
+    /// The https-tunnel endpoint and the push operations.
+    public let tunnelServer: TunnelServer
+    /// The tunnel URLs the listener serves (`https://127.0.0.1:18445/tunnel`).
+    public let tunnelURLs: [ARMSURL]
     public let control: ControlAPI
     public let lsURLs: [ARMSURL]
     public let rsURLs: [ARMSURL]
@@ -57,8 +68,11 @@ public final class ServiceRuntime: Sendable {
     }
 
     private init(configuration: ServiceConfiguration, fleet: FleetStore, journal: Journal, ls: LocationServer, rs: RemoteServer,
+                 tunnel: TunnelServer, tunnelURLs: [ARMSURL],
                  control: ControlAPI, lsURLs: [ARMSURL], rsURLs: [ARMSURL], controlURL: String, data: DataDirectory?) {
         self.configuration = configuration
+        self.tunnelServer = tunnel
+        self.tunnelURLs = tunnelURLs
         self.fleet = fleet
         self.journal = journal
         self.locationServer = ls
@@ -76,13 +90,39 @@ public final class ServiceRuntime: Sendable {
         let journal = Journal()
         let group = MultiThreadedEventLoopGroup.singleton
 
+        // The tunnel endpoint first: the RS offers its URLs in push-method-query.
+        let tunnel = TunnelServer(
+            configuration: TunnelServerConfiguration(
+                endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.tunnelPort) },
+                tls: configuration.rsTLS, idleTimeout: configuration.tunnelIdleTimeout),
+            fleet: fleet, journal: journal, eventLoopGroup: group)
+        try await tunnel.start()
+        let tunnelURLs: [ARMSURL]
+        do { tunnelURLs = try tunnel.urls() } catch {
+            await tunnel.stop()
+            throw StartError(description: "tunnel URLs: \(error)")
+        }
+        var offer = configuration.pushOffer
+        if offer.tunnelURLs.isEmpty { offer.tunnelURLs = Array(tunnelURLs.prefix(PushOffer.maxEntries)) }
+        var rsConfiguration = RemoteServerConfiguration(authFailure: configuration.authFailure)
+        rsConfiguration.push = offer
+
         var rsServer = ExchangeServerConfiguration.remoteServer(
             endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.rsPort) }, tls: configuration.rsTLS)
         rsServer.readTimeout = configuration.readTimeout
-        let rs = try RemoteServer(configuration: RemoteServerConfiguration(authFailure: configuration.authFailure), fleet: fleet, journal: journal,
+        let rs: RemoteServer
+        do {
+            rs = try RemoteServer(configuration: rsConfiguration, fleet: fleet, journal: journal,
                                   server: rsServer, eventLoopGroup: group)
+        } catch {
+            await tunnel.stop()
+            throw StartError(description: "RS configuration: \(error)")
+        }
         if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
-        try await rs.start()
+        do { try await rs.start() } catch {
+            await tunnel.stop()
+            throw error
+        }
         let rsURLs = try rs.urls()
 
         var lsServer = ExchangeServerConfiguration.locationServer(
@@ -97,6 +137,7 @@ public final class ServiceRuntime: Sendable {
                 fleet: fleet, journal: journal, server: lsServer, eventLoopGroup: group)
         } catch {
             await rs.stop()
+            await tunnel.stop()
             throw StartError(description: "LS configuration: \(error)")
         }
         if let hook = configuration.faultHook { ls.exchange.setFaultHook(hook) }
@@ -104,13 +145,15 @@ public final class ServiceRuntime: Sendable {
             try await ls.start()
         } catch {
             await rs.stop()
+            await tunnel.stop()
             throw error
         }
         let lsURLs = try ls.urls()
 
         let statusEndpoints = lsURLs.map { ServiceStatus.Endpoint(role: .ls, address: $0.description) }
             + rsURLs.map { ServiceStatus.Endpoint(role: .rs, address: $0.description) }
-        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort) {
+            + tunnelURLs.map { ServiceStatus.Endpoint(role: .tunnel, address: $0.description) }
+        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort, push: tunnel) {
             ServiceStatus(endpoints: statusEndpoints)
         }
         let port: Int
@@ -119,6 +162,7 @@ public final class ServiceRuntime: Sendable {
         } catch {
             await ls.stop()
             await rs.stop()
+            await tunnel.stop()
             throw error
         }
         let controlURL = "http://127.0.0.1:\(port)"
@@ -136,11 +180,13 @@ public final class ServiceRuntime: Sendable {
                 await control.stop()
                 await ls.stop()
                 await rs.stop()
+                await tunnel.stop()
                 throw StartError(description: "\(error)")
             }
             data = dir
         }
-        return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs, control: control,
+        return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs,
+                              tunnel: tunnel, tunnelURLs: tunnelURLs, control: control,
                               lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
     }
 
@@ -149,13 +195,43 @@ public final class ServiceRuntime: Sendable {
         await control.stop()
         await locationServer.stop()
         await remoteServer.stop()
+        await tunnelServer.stop()
         dataDirectory?.removeControlFile()
     }
+
+    // MARK: - Push (for in-process tests; the control API offers the same)
+
+    /// Sends a push operation to a push-ready SA over one of its confirmed tunnels and
+    /// waits until it finished or `timeout` passed (the result is then `timed-out`).
+    /// Throws `PushRequestError` (`.notPushReady`, `.unknownSA`, `.unknownOperation`,
+    /// `.missingArgument`) when it cannot be sent.
+    public func push(_ operation: PushOperationRequest, to sa: DistributionID,
+                     timeout: Duration = .seconds(30)) async throws(PushRequestError) -> PushOperationResult {
+        try await tunnelServer.push(operation, to: sa, timeout: timeout)
+    }
+
+    /// Starts a push operation and returns its id at once (see `pushResult(_:)`).
+    public func startPush(_ operation: PushOperationRequest, to sa: DistributionID) throws(PushRequestError) -> Int {
+        try tunnelServer.submit(operation, to: sa)
+    }
+
+    /// An operation by id (`nil` if unknown or forgotten).
+    public func pushResult(_ id: Int) -> PushOperationResult? { tunnelServer.result(id) }
+
+    /// Tunnels (count, family, peer, confirmed) and push-readiness of an SA.
+    public func pushStatus(of sa: DistributionID) -> PushStatus { tunnelServer.status(of: sa) }
+
+    /// Closes every tunnel of the SA from the server side (last chunk, then TLS close).
+    public func dropTunnels(of sa: DistributionID) { tunnelServer.dropTunnels(of: sa) }
+
+    /// Answer (default) or withhold the replies to echo probes on every tunnel.
+    public func setEchoReplies(enabled: Bool) { tunnelServer.setEchoReplies(enabled: enabled) }
 
     /// The one line `serve` prints when ready: every endpoint and file, as JSON.
     public var readyEvent: ReadyEvent {
         ReadyEvent(version: MockService.version, pid: getpid(),
-                   ls: lsURLs.map(\.description), rs: rsURLs.map(\.description), control: controlURL,
+                   ls: lsURLs.map(\.description), rs: rsURLs.map(\.description), tunnel: tunnelURLs.map(\.description),
+                   control: controlURL,
                    data: dataDirectory.map { dir in
                        ReadyEvent.Files(directory: absolute(dir.path), ca: absolute(dir.rootCAPath),
                                         initialConfig: absolute(dir.initialConfigPath), armsdConf: absolute(dir.armsdConfPath))
@@ -182,6 +258,8 @@ public struct ReadyEvent: Codable, Equatable, Sendable {
     public var pid: Int32
     public var ls: [String]
     public var rs: [String]
+    /// The https-tunnel endpoints.
+    public var tunnel: [String]?
     public var control: String
     public var data: Files?
     public var sas: [String]
