@@ -119,6 +119,7 @@ public final class ServiceRuntime: Sendable {
             throw StartError(description: "RS configuration: \(error)")
         }
         if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
+        rs.setPushHandler { admitted in await tunnel.handleSimpleRequest(admitted) }
         do { try await rs.start() } catch {
             await tunnel.stop()
             throw error

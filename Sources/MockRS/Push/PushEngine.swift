@@ -42,12 +42,15 @@ public struct PushStatus: Codable, Equatable, Sendable {
     public var mode: String?
     /// Open tunnel connections (confirmed or not).
     public var tunnels: [PushTunnelStatus]
+    /// The https-simple `push-endpoint` the SA announced, if any.
+    public var simpleEndpoint: String?
 
-    public init(sa: String, pushReady: Bool, mode: String?, tunnels: [PushTunnelStatus]) {
+    public init(sa: String, pushReady: Bool, mode: String?, tunnels: [PushTunnelStatus], simpleEndpoint: String? = nil) {
         self.sa = sa
         self.pushReady = pushReady
         self.mode = mode
         self.tunnels = tunnels
+        self.simpleEndpoint = simpleEndpoint
     }
 }
 
@@ -117,6 +120,8 @@ public struct PushEngine: Sendable {
     private var operationOrder: [Int] = []
     /// SA → SA transaction id → operation id.
     private var transactions: [String: [Int: Int]] = [:]
+    /// SA → its https-simple listener (`push-endpoint`) and whether a confirm-done was answered there.
+    private var simple: [String: (endpoint: String, confirmed: Bool)] = [:]
     private var nextTunnelID = 1
     private var nextOperationID = 1
     private var nextChunkID: UInt32 = 1
@@ -137,10 +142,73 @@ public struct PushEngine: Sendable {
         let list = mine.map { PushTunnelStatus(id: $0.key, peer: $0.value.peer, family: $0.value.family,
                                                ready: $0.value.phase == .ready, echoes: $0.value.echoes) }
         let ready = list.contains { $0.ready }
-        return PushStatus(sa: sa, pushReady: ready, mode: ready ? PushMethod.httpsTunnel : nil, tunnels: list)
+        let simpleReady = simple[sa]?.confirmed == true
+        var status = PushStatus(sa: sa, pushReady: ready || simpleReady,
+                                mode: ready ? PushMethod.httpsTunnel : simpleReady ? PushMethod.httpsSimple : nil, tunnels: list)
+        status.simpleEndpoint = simple[sa]?.endpoint
+        return status
     }
 
-    public func isPushReady(_ sa: String) -> Bool { tunnels.values.contains { $0.sa == sa && $0.phase == .ready } }
+    public func isPushReady(_ sa: String) -> Bool {
+        tunnels.values.contains { $0.sa == sa && $0.phase == .ready } || simple[sa]?.confirmed == true
+    }
+
+    /// The SA's confirmed https-simple listener, when it has no ready tunnel.
+    public func simpleEndpoint(for sa: String) -> String? {
+        guard !tunnels.values.contains(where: { $0.sa == sa && $0.phase == .ready }), let s = simple[sa], s.confirmed else { return nil }
+        return s.endpoint
+    }
+
+    // MARK: - https-simple (push.md §4.2, §7)
+
+    /// An https-simple push-confirmation-start reached the RS: remember the endpoint and
+    /// return the start response (result 100, a new transaction id) and the confirm-done
+    /// request the service must POST to the endpoint.
+    public mutating func simpleConfirmationStart(sa: String, endpoint: String) -> (ARMSResponse, ARMSRequest) {
+        let txid = nextConfirmationID
+        nextConfirmationID = nextConfirmationID >= Int(Int32.max) ? 1 : nextConfirmationID + 1
+        simple[sa] = (endpoint, simple[sa]?.endpoint == endpoint ? simple[sa]!.confirmed : false)
+        return (.standard(.pushConfirmationStart, transactionID: txid),
+                ARMSRequest(type: .pushConfirmationDone, distributionID: sa, transactionID: txid))
+    }
+
+    /// The SA's listener answered the confirm-done request (any answer completes it, push.md §4.1).
+    public mutating func simpleConfirmed(sa: String, endpoint: String) {
+        if simple[sa]?.endpoint == endpoint { simple[sa]!.confirmed = true }
+    }
+
+    /// The listener could not be reached: the SA is no longer push-ready over https-simple.
+    public mutating func simpleUnreachable(sa: String) { simple[sa]?.confirmed = false }
+
+    /// Records an operation sent over https-simple (state `sent`).
+    public mutating func submitSimple(_ request: ARMSRequest, for sa: String) throws(PushRequestError) -> Int {
+        guard simpleEndpoint(for: sa) != nil else { throw .notPushReady(sa) }
+        let id = nextOperationID
+        nextOperationID += 1
+        var result = PushOperationResult(id: id, sa: sa, operation: request.type.name.rawValue, state: .sent)
+        result.mode = PushMethod.httpsSimple
+        operations[id] = Operation(result: result, request: request, name: request.type.name)
+        operationOrder.append(id)
+        evictOld()
+        return id
+    }
+
+    /// The request an https-simple operation sends.
+    public func request(of id: Int) -> ARMSRequest? { operations[id]?.request }
+
+    /// The https-simple listener's answer to an operation (or `nil` and why, when none came).
+    public mutating func simpleReply(_ id: Int, _ response: Result<ARMSResponse, SimpleFailure>) {
+        switch response {
+        case .success(let r): applyReply(id, r)
+        case .failure(let f): fail(id, f.description)
+        }
+    }
+
+    /// An https-simple X-done request POSTed to the RS: records it and returns the answer.
+    public mutating func simpleDone(_ r: ARMSRequest, sa: String) -> (ARMSResponse, String) {
+        let (answer, detail, _) = applyDone(r, sa: sa)
+        return (answer, detail)
+    }
 
     /// Ids of the SA's open tunnels.
     public func tunnelIDs(of sa: String) -> [Int] { tunnels.filter { $0.value.sa == sa }.map(\.key).sorted() }
@@ -288,28 +356,31 @@ public struct PushEngine: Sendable {
             return actions
         }
         if r.type.phase == .done, r.type.name.isAsync {
-            let txid = r.transactionID ?? 0
-            let answer = ARMSResponse.standard(r.type, .success, transactionID: txid, body: nil)
+            let (answer, detail, known) = applyDone(r, sa: sa)
             var actions = frames(.response(answer), on: id)
-            guard let opID = transactions[sa]?[txid], var op = operations[opID] else {
-                actions.append(journal(id, type: r.type.attribute, resultCode: r.transactionResult?.rawValue,
-                                       outcome: PushOutcome.unknownTransaction, bytesIn: size,
-                                       detail: "done request for unknown transaction \(txid), answered 100"))
-                return actions
-            }
-            transactions[sa]?[txid] = nil
-            op.result.transactionResult = r.transactionResult?.rawValue
-            Self.read(r.body, into: &op.result)
-            let ok = r.transactionResult == .success
-            op.result.state = ok ? .succeeded : .failed
-            if !ok { op.result.error = "SA reported transaction-result \(r.transactionResult.map { "\($0.rawValue) \($0.text)" } ?? "none")" }
-            operations[opID] = op
-            actions.append(journal(id, type: r.type.attribute, resultCode: r.transactionResult?.rawValue, outcome: ExchangeOutcome.ok,
-                                   bytesIn: size, detail: "operation \(opID) transaction \(txid) done, answered 100"))
+            actions.append(journal(id, type: r.type.attribute, resultCode: r.transactionResult?.rawValue,
+                                   outcome: known ? ExchangeOutcome.ok : PushOutcome.unknownTransaction, bytesIn: size, detail: detail))
             return actions
         }
         return [journal(id, type: r.type.attribute, outcome: PushOutcome.unexpected, bytesIn: size,
                         detail: "request the RS does not accept in a tunnel, ignored")]
+    }
+
+    /// Records a done request; returns the answer (100 with the transaction id, no body).
+    private mutating func applyDone(_ r: ARMSRequest, sa: String) -> (ARMSResponse, String, Bool) {
+        let txid = r.transactionID ?? 0
+        let answer = ARMSResponse.standard(r.type, .success, transactionID: txid, body: nil)
+        guard let opID = transactions[sa]?[txid], var op = operations[opID] else {
+            return (answer, "done request for unknown transaction \(txid), answered 100", false)
+        }
+        transactions[sa]?[txid] = nil
+        op.result.transactionResult = r.transactionResult?.rawValue
+        Self.read(r.body, into: &op.result)
+        let ok = r.transactionResult == .success
+        op.result.state = ok ? .succeeded : .failed
+        if !ok { op.result.error = "SA reported transaction-result \(r.transactionResult.map { "\($0.rawValue) \($0.text)" } ?? "none")" }
+        operations[opID] = op
+        return (answer, "operation \(opID) transaction \(txid) done, answered 100", true)
     }
 
     private mutating func handleResponse(_ r: ARMSResponse, size: Int, on id: Int) -> [PushAction] {
@@ -331,6 +402,18 @@ public struct PushEngine: Sendable {
                             bytesIn: size, detail: "response nobody waits for, ignored")]
         }
         tunnels[id]!.awaiting = nil
+        applyReply(opID, r)
+        op = operations[opID]!
+        var actions = [journal(id, type: r.type.attribute, resultCode: r.resultCode.rawValue, outcome: ExchangeOutcome.ok,
+                               bytesIn: size, detail: "operation \(opID) \(op.result.state.rawValue)"
+                                   + (op.result.transactionID.map { ", transaction \($0)" } ?? ""))]
+        actions += pump(id)
+        return actions
+    }
+
+    /// Records the reply (sync response or start response) to an operation.
+    private mutating func applyReply(_ opID: Int, _ r: ARMSResponse) {
+        guard var op = operations[opID] else { return }
         op.result.resultCode = r.resultCode.rawValue
         let ok = r.resultCode == .success
         if op.name.isAsync && r.type != .genericError {
@@ -348,11 +431,6 @@ public struct PushEngine: Sendable {
             if !ok { op.result.error = "SA answered \(r.type.attribute) \(r.resultCode.rawValue) \(r.resultCode.text)" }
         }
         operations[opID] = op
-        var actions = [journal(id, type: r.type.attribute, resultCode: r.resultCode.rawValue, outcome: ExchangeOutcome.ok,
-                               bytesIn: size, detail: "operation \(opID) \(op.result.state.rawValue)"
-                                   + (op.result.transactionID.map { ", transaction \($0)" } ?? ""))]
-        actions += pump(id)
-        return actions
     }
 
     /// Sends the next queued operation when the tunnel is ready and idle.
@@ -478,4 +556,10 @@ public enum PushOutcome {
     public static let dropped = "dropped"
     /// The tunnel was idle longer than the read timeout.
     public static let idle = "timeout"
+}
+
+/// Why an https-simple exchange with the SA's listener gave no ARMS answer.
+public struct SimpleFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -149,7 +149,71 @@ public final class TunnelServer: Sendable {
         guard let profile = fleet[sa] else { throw .unknownSA(sa.description) }
         let modules = profile.modules.map { ModuleInfo(id: $0.id, version: $0.version, info: $0.info) }
         let arms = try request.armsRequest(distributionID: sa.description, moduleList: modules)
-        return try perform { (engine: inout PushEngine) throws(PushRequestError) in try engine.submit(arms, for: sa.description) }
+        // A ready tunnel first; else the confirmed https-simple listener.
+        let simple = state.withLockedValue { $0.engine.simpleEndpoint(for: sa.description) }
+        guard let endpoint = simple else {
+            return try perform { (engine: inout PushEngine) throws(PushRequestError) in try engine.submit(arms, for: sa.description) }
+        }
+        let id = try perform { (e: inout PushEngine) throws(PushRequestError) -> (Int, [PushAction]) in
+            (try e.submitSimple(arms, for: sa.description), [])
+        }
+        let credentials = BasicCredentials(user: sa.description, password: profile.rsKey)
+        let group = running.withLockedValue { r -> any EventLoopGroup in r?.group ?? MultiThreadedEventLoopGroup.singleton }
+        Task {
+            let answer = await SimpleClient.exchange(endpoint: endpoint, request: arms, credentials: credentials,
+                                                     timeout: simpleTimeout, group: group)
+            state.withLockedValue { $0.engine.simpleReply(id, answer) }
+            journalSimple(sa: sa.description, type: arms.type.attribute, answer, detail: "operation \(id) to \(endpoint)")
+        }
+        return id
+    }
+
+    /// Per https-simple connection to an SA's listener.
+    public var simpleTimeout: Duration { .seconds(30) }
+
+    /// The RS listener's https-simple requests (`RemoteServer.setPushHandler`):
+    /// push-confirmation-start (answered, then the confirm-done is POSTed to the SA's
+    /// `push-endpoint`) and X-done requests (recorded, answered 100).
+    public func handleSimpleRequest(_ admitted: ARMSRequestGate.Admitted) async -> ExchangeReply {
+        let sa = admitted.profile.distributionID.description
+        let request = admitted.request
+        if request.type == .pushConfirmationStart {
+            guard case .pushConfirmationStart(let method, let endpoint?) = request.body, method == PushMethod.httpsSimple else {
+                return ARMSAnswer.reply(.standard(.pushConfirmationStart, .invalidParameter, body: nil), facts: admitted.facts(
+                    outcome: ExchangeOutcome.decodeError, detail: "push-confirmation-start over HTTPS needs https-simple and a push-endpoint"))
+            }
+            let (start, done) = state.withLockedValue { $0.engine.simpleConfirmationStart(sa: sa, endpoint: endpoint) }
+            let credentials = BasicCredentials(user: sa, password: admitted.profile.rsKey)
+            let group = running.withLockedValue { r -> any EventLoopGroup in r?.group ?? MultiThreadedEventLoopGroup.singleton }
+            Task {
+                // After the start answer is on its way (push.md §4.2 step 4).
+                try? await Task.sleep(for: .milliseconds(50))
+                let answer = await SimpleClient.exchange(endpoint: endpoint, request: done, credentials: credentials,
+                                                         timeout: simpleTimeout, group: group)
+                state.withLockedValue { s in
+                    if case .success = answer { s.engine.simpleConfirmed(sa: sa, endpoint: endpoint) } else { s.engine.simpleUnreachable(sa: sa) }
+                }
+                journalSimple(sa: sa, type: done.type.attribute, answer, detail: "confirmation \(done.transactionID ?? 0) to \(endpoint)")
+            }
+            return ARMSAnswer.reply(start, facts: admitted.facts(detail: "https-simple confirmation \(start.transactionID ?? 0), endpoint \(endpoint)"))
+        }
+        let (answer, detail) = state.withLockedValue { $0.engine.simpleDone(request, sa: sa) }
+        var facts = admitted.facts(detail: detail)
+        facts.outcome = detail.contains("unknown") ? PushOutcome.unknownTransaction : ExchangeOutcome.ok
+        var reply = ARMSAnswer.reply(answer, facts: facts)
+        reply.facts.resultCode = request.transactionResult?.rawValue
+        return reply
+    }
+
+    private func journalSimple(sa: String, type: String, _ answer: Result<ARMSResponse, SimpleFailure>, detail: String) {
+        switch answer {
+        case .success(let r):
+            journal.append(JournalEntry(time: wallClock(), role: .simple, sa: sa, messageType: type, resultCode: r.resultCode.rawValue,
+                                        httpStatus: 200, outcome: ExchangeOutcome.ok, detail: detail))
+        case .failure(let f):
+            journal.append(JournalEntry(time: wallClock(), role: .simple, sa: sa, messageType: type, outcome: ExchangeOutcome.closed,
+                                        detail: detail + ": " + f.description))
+        }
     }
 
     /// Sends an operation and waits until it finished or `timeout` passed (then it is
