@@ -273,14 +273,19 @@ public final class TunnelServer: Sendable {
 
     private func carryOut(_ action: PushAction, _ s: inout State) {
         switch action {
+        // Writes and closes are queued on the channel's event loop (in order), never run
+        // inline: an inline close could call back into this lock from channelInactive.
         case .write(let id, let bytes):
-            s.channels[id]?.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+            guard let channel = s.channels[id] else { return }
+            channel.eventLoop.execute { channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil) }
         case .close(let id, let lastChunk):
             guard let channel = s.channels.removeValue(forKey: id) else { return }
-            if lastChunk {
-                channel.writeAndFlush(ByteBuffer(bytes: TunnelChunkEncoder.lastChunk)).whenComplete { _ in channel.close(promise: nil) }
-            } else {
-                channel.close(promise: nil)
+            channel.eventLoop.execute {
+                if lastChunk {
+                    channel.writeAndFlush(ByteBuffer(bytes: TunnelChunkEncoder.lastChunk)).whenComplete { _ in channel.close(promise: nil) }
+                } else {
+                    channel.close(promise: nil)
+                }
             }
         case .journal(var entry):
             entry.time = wallClock()
