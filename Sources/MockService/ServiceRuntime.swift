@@ -35,8 +35,9 @@ public struct ServiceConfiguration: Sendable {
     public var authFailure: AuthFailureAnswer = .armsResult403
     /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
     public var faultHook: ExchangeFaultHook?
-    /// The https-tunnel endpoint's port on every host (0 = pick a free one).
-    public var tunnelPort = 18445
+    /// The https-tunnel endpoint's port on every host. 0 (the default here, so that
+    /// in-process tests never collide) picks a free one; `serve` uses 18445.
+    public var tunnelPort = 0
     /// The push-method-query answer: method priority, echo interval, result code. Its
     /// `tunnelURLs`, when empty, become the tunnel listener's own URLs (one per host).
     public var pushOffer = PushOffer()
