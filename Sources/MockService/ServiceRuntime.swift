@@ -226,6 +226,11 @@ public final class ServiceRuntime: Sendable {
     /// Closes every tunnel of the SA from the server side (last chunk, then TLS close).
     public func dropTunnels(of sa: DistributionID) { tunnelServer.dropTunnels(of: sa) }
 
+    /// Decides the result code of the RS's answers to X-done requests: `(sa, request) ->
+    /// ResultCode?` (`nil` = 100). E.g. answer a configure-done 400 to make libarms roll back
+    /// and re-send it with transaction-result 414. `nil` removes the hook.
+    public func setDoneAnswer(_ hook: (@Sendable (String, ARMSRequest) -> ResultCode?)?) { tunnelServer.setDoneAnswer(hook) }
+
     /// Answer (default) or withhold the replies to echo probes on every tunnel.
     public func setEchoReplies(enabled: Bool) { tunnelServer.setEchoReplies(enabled: enabled) }
 

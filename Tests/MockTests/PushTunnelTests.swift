@@ -402,6 +402,27 @@ struct PushEngineTests {
         #expect(e.status(of: sa.description).tunnels.first?.ready == true)
     }
 
+    @Test("done answer hook: configure-done refused, the re-sent 414 is recorded")
+    func doneAnswerHook() throws {
+        var e = PushEngine()
+        e.doneAnswer = { _, r in r.transactionResult == .success ? ResultCode(400) : nil }
+        let (t, _) = e.openTunnel(sa: sa.description, peer: nil, family: .ipv4)
+        _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-start-request.chunk"), on: t)
+        _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-done-response.chunk"), on: t)
+        let configure = try PushOperationRequest.configure([PushConfigArgument(module: 0, text: "x\n")])
+            .armsRequest(distributionID: sa.description, moduleList: [])
+        let (op, _) = try e.submit(configure, for: sa.description)
+        _ = e.receive(try MockFixture.bytes("libarms-5.33-configure-start-response.chunk"), on: t)
+        let first = writes(e.receive(try MockFixture.bytes("libarms-5.33-configure-done-request.chunk"), on: t))
+        #expect(String(decoding: try #require(first.first), as: UTF8.self).contains("<result-code>400</result-code>"))
+        #expect(e.result(op)?.state == .started && e.result(op)?.transactionResult == 100)
+        let rolledBack = String(decoding: try MockFixture.bytes("libarms-5.33-configure-done-request.chunk"), as: UTF8.self)
+            .replacingOccurrences(of: "<transaction-result>100<", with: "<transaction-result>414<")
+        let second = writes(e.receive(Array(rolledBack.utf8), on: t))
+        #expect(String(decoding: try #require(second.first), as: UTF8.self).contains("<result-code>100</result-code>"))
+        #expect(e.result(op)?.state == .failed && e.result(op)?.transactionResult == 414)
+    }
+
     @Test("bad framing: close action and journal, pending operation failed")
     func badFraming() throws {
         var e = PushEngine()

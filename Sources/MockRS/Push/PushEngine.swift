@@ -115,6 +115,10 @@ public struct PushEngine: Sendable {
     public let limits: Limits
     /// Answer echo probes (tests switch this off to make the SA reconnect).
     public var echoReplies = true
+    /// Decides the result code of the answer to an X-done request (SA, the request);
+    /// `nil` or a `nil` result answers 100. A non-100 answer keeps the transaction open, so
+    /// that libarms' re-sent configure-done (414 after a rollback, push.md §6.1) is recorded too.
+    public var doneAnswer: (@Sendable (String, ARMSRequest) -> ResultCode?)?
     private(set) var tunnels: [Int: Tunnel] = [:]
     private var operations: [Int: Operation] = [:]
     private var operationOrder: [Int] = []
@@ -369,12 +373,19 @@ public struct PushEngine: Sendable {
     /// Records a done request; returns the answer (100 with the transaction id, no body).
     private mutating func applyDone(_ r: ARMSRequest, sa: String) -> (ARMSResponse, String, Bool) {
         let txid = r.transactionID ?? 0
-        let answer = ARMSResponse.standard(r.type, .success, transactionID: txid, body: nil)
+        let code = doneAnswer?(sa, r) ?? .success
+        let answer = ARMSResponse.standard(r.type, code, transactionID: txid, body: nil)
         guard let opID = transactions[sa]?[txid], var op = operations[opID] else {
-            return (answer, "done request for unknown transaction \(txid), answered 100", false)
+            return (answer, "done request for unknown transaction \(txid), answered \(code.rawValue)", false)
+        }
+        op.result.transactionResult = r.transactionResult?.rawValue
+        guard code == .success else {
+            op.result.error = "done request (transaction-result \(r.transactionResult?.rawValue ?? 0)) answered \(code.rawValue)"
+            operations[opID] = op
+            return (answer, "operation \(opID) transaction \(txid) done, answered \(code.rawValue) (test hook)", true)
         }
         transactions[sa]?[txid] = nil
-        op.result.transactionResult = r.transactionResult?.rawValue
+        op.result.error = nil
         Self.read(r.body, into: &op.result)
         let ok = r.transactionResult == .success
         op.result.state = ok ? .succeeded : .failed

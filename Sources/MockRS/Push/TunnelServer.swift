@@ -251,6 +251,11 @@ public final class TunnelServer: Sendable {
     /// Answer (default) or withhold echo replies on every tunnel.
     public func setEchoReplies(enabled: Bool) { state.withLockedValue { $0.engine.echoReplies = enabled } }
 
+    /// Result code of the answers to X-done requests (tunnel and https-simple); `nil` answers 100.
+    public func setDoneAnswer(_ hook: (@Sendable (String, ARMSRequest) -> ResultCode?)?) {
+        state.withLockedValue { $0.engine.doneAnswer = hook }
+    }
+
     public var openTunnelCount: Int { state.withLockedValue { $0.engine.openTunnelCount } }
 
     // MARK: - Engine plumbing
