@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "ARMSProtocol", "MockService",
+                "ARMSProtocol", "MockService", "MockRS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -91,7 +91,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService"]),
+        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS"]),
     ],
     swiftLanguageModes: [.v6]
 )

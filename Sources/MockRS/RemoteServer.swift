@@ -9,6 +9,7 @@ public final class RemoteServer: Sendable {
     /// The listener: bound endpoints, fault hook.
     public let exchange: ExchangeServer
     private let logic: NIOLockedValueBox<RemoteServerLogic>
+    private let pushHandler = NIOLockedValueBox<(@Sendable (ARMSRequestGate.Admitted) async -> ExchangeReply)?>(nil)
 
     /// - Parameter server: listening, TLS and read limits; its role is forced to `.rs`.
     public init(configuration: RemoteServerConfiguration, fleet: FleetStore, journal: Journal,
@@ -16,16 +17,27 @@ public final class RemoteServer: Sendable {
         throws(RemoteServerConfigurationError) {
         let box = NIOLockedValueBox(try RemoteServerLogic(configuration: configuration, fleet: fleet))
         logic = box
+        let pushBox = pushHandler
         var server = server
         server.role = .rs
         exchange = ExchangeServer(configuration: server, journal: journal, eventLoopGroup: eventLoopGroup) { exchange in
             let logic = box.withLockedValue { $0 }
+            if let push = pushBox.withLockedValue({ $0 }), case .admitted(let admitted) = logic.admit(exchange.request),
+               RemoteServerLogic.isPushSide(admitted.request.type) {
+                return await push(admitted)
+            }
             var own: [ARMSURL] = []
             if logic.configuration.pullServerURLs == nil {
                 own = exchange.serverEndpoints.compactMap { try? $0.url(path: logic.configuration.pullPath) }
             }
             return logic.respond(to: exchange.request, ownURLs: own)
         }
+    }
+
+    /// Hands https-simple push-confirmation-start and X-done requests (already admitted:
+    /// credentials, type and distribution id checked) to the push side.
+    public func setPushHandler(_ handler: (@Sendable (ARMSRequestGate.Admitted) async -> ExchangeReply)?) {
+        pushHandler.withLockedValue { $0 = handler }
     }
 
     public var configuration: RemoteServerConfiguration { logic.withLockedValue { $0.configuration } }

@@ -28,6 +28,8 @@ public struct RemoteServerConfiguration: Equatable, Sendable {
     public var pushServerAddresses: [String]
     /// How refused credentials are answered.
     public var authFailure: AuthFailureAnswer
+    /// The `push-method-query` answer (methods, tunnel URLs, echo interval).
+    public var push = PushOffer()
 
     public init(pullServerURLs: [ARMSURL]? = nil, pullPath: String = "rs.cgi", saIdentity: TLSIdentity = .serviceAdapter,
                 proposedPushPort: Int? = 10443, proposedPushTimeout: Int? = nil, heartbeatServers: [HeartbeatServerInfo] = [],
@@ -60,6 +62,7 @@ public struct RemoteServerConfiguration: Equatable, Sendable {
         for value in [proposedPushPort, proposedPushTimeout].compactMap({ $0 }) where value < 0 || value > Int(Int32.max) {
             throw .outOfRange(value)
         }
+        try push.validate()
         guard saIdentity.certificateChainPEM.contains("-----BEGIN CERTIFICATE-----"),
               saIdentity.privateKeyPEM.contains("PRIVATE KEY-----") else { throw .notPEM }
     }

@@ -17,9 +17,22 @@ public struct RemoteServerLogic: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.fleet = fleet
-        self.gate = ARMSRequestGate(accepted: [.configSolicitation], defaultAnswerType: .configSolicitation,
+        self.gate = ARMSRequestGate(accepted: Self.acceptedTypes, defaultAnswerType: .configSolicitation,
                                     key: \SAProfile.rsKey, authFailure: configuration.authFailure)
     }
+
+    /// What the RS listener answers: pull, push-method-query, and the https-simple
+    /// push-confirmation-start and X-done requests (those go to the push side, see `RemoteServer.setPushHandler`).
+    public static let acceptedTypes: Set<MessageType> = Set([MessageType.configSolicitation, .pushMethodQuery, .pushConfirmationStart]
+        + MessageName.pushOperations.filter(\.isAsync).map { MessageType($0, .done) })
+
+    /// Whether a request type is handled by the push side rather than this logic.
+    public static func isPushSide(_ type: MessageType) -> Bool {
+        type == .pushConfirmationStart || (type.phase == .done && type.name.isAsync)
+    }
+
+    /// The gate's decision alone (credentials, body, type, distribution id).
+    public func admit(_ request: HTTPRequest) -> ARMSRequestGate.Decision { gate.check(request, fleet: fleet) }
 
     /// The answer to one request. `ownURLs` stands in for `pullServerURLs` when that is `nil`.
     public func respond(to request: HTTPRequest, ownURLs: [ARMSURL] = []) -> ExchangeReply {
@@ -29,12 +42,29 @@ public struct RemoteServerLogic: Sendable {
         case .admitted(let a): admitted = a
         }
         let profile = admitted.profile
+        if admitted.request.type == .pushMethodQuery {
+            return pushMethodQueryAnswer(admitted)
+        }
+        if Self.isPushSide(admitted.request.type) {
+            return ARMSAnswer.reply(.standard(admitted.request.type, .invalidMessageType, body: nil), facts: admitted.facts(
+                outcome: ExchangeOutcome.decodeError, detail: "https-simple push is not enabled in this server"))
+        }
         var detail = "\(profile.modules.count) module(s)"
         if case .configSolicitation(let c) = admitted.request.body {
             detail += ", trigger \"\(c.trigger)\""
             if let firmware = c.firmwareInfo { detail += ", firmware \"\(firmware)\"" }
         }
         return ARMSAnswer.reply(response(for: profile, ownURLs: ownURLs), facts: admitted.facts(detail: detail))
+    }
+
+    /// The push-method-query answer (push.md §3.3): `configuration.push`.
+    func pushMethodQueryAnswer(_ admitted: ARMSRequestGate.Admitted) -> ExchangeReply {
+        var offered: [String] = []
+        if case .pushMethodQuery(let methods) = admitted.request.body { offered = methods }
+        let offer = configuration.push
+        let detail = "SA offers [\(offered.joined(separator: ", "))]; RS offers [\(offer.methods.joined(separator: ", "))], "
+            + "\(offer.tunnelURLs.count) tunnel URL(s), echo \(offer.echoInterval.map(String.init) ?? "default")"
+        return ARMSAnswer.reply(offer.response(), facts: admitted.facts(detail: detail))
     }
 
     /// The result-100 answer for an authenticated SA.

@@ -34,15 +34,20 @@ public actor ControlAPI {
 
     /// `status` is called for every `GET /api/v1/status`; the API sets the `sas`,
     /// `journalEntries` and `journalDropped` counts of what it returns.
+    /// - Parameter push: the tunnel endpoint that runs push operations; `nil` answers the
+    ///   push routes 503.
     public init(store: FleetStore, journal: Journal, port: Int = 0, maxBodySize: Int = ControlAPI.defaultMaxBodySize,
-                heartbeat: HeartbeatReceiver? = nil,
+                heartbeat: HeartbeatReceiver? = nil, push: TunnelServer? = nil,
                 status: @escaping @Sendable () -> ServiceStatus = { ServiceStatus() }) {
         self.store = store
         self.journal = journal
         self.requestedPort = port
         self.maxBodySize = maxBodySize
-        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, heartbeat: heartbeat, status: status)
+        self.handlers = Handlers(store: store, journal: journal, maxBodySize: maxBodySize, heartbeat: heartbeat, push: push, status: status)
     }
+
+    /// Longest `?wait=` of the operation routes, in seconds.
+    public static let maxWait = 600.0
 
     /// Why the API could not start.
     public struct StartError: Error, CustomStringConvertible {
@@ -73,6 +78,13 @@ public actor ControlAPI {
         router.get("/api/v1/journal") { request, _ in h.journal(request.uri.queryParameters) }
         router.get("/api/v1/heartbeat") { _, _ in h.heartbeatOverview() }
         router.get("/api/v1/sas/:id/heartbeat") { _, context in h.heartbeatOfSA(context.parameters.get("id") ?? "") }
+        router.get("/api/v1/sas/:id/push") { _, context in h.pushStatus(context.parameters.get("id") ?? "") }
+        router.post("/api/v1/sas/:id/push/:operation") { request, context in
+            await h.startPush(context.parameters.get("id") ?? "", context.parameters.get("operation") ?? "", request)
+        }
+        router.get("/api/v1/operations/:opid") { request, context in
+            await h.operation(context.parameters.get("opid") ?? "", request.uri.queryParameters)
+        }
 
         var logger = Logger(label: "warplink-mock.control")
         logger.logLevel = .critical
@@ -135,14 +147,16 @@ struct Handlers: Sendable {
     let journal: Journal
     let maxBodySize: Int
     let heartbeat: HeartbeatReceiver?
+    let push: TunnelServer?
     let statusProvider: @Sendable () -> ServiceStatus
 
-    init(store: FleetStore, journal: Journal, maxBodySize: Int, heartbeat: HeartbeatReceiver? = nil,
+    init(store: FleetStore, journal: Journal, maxBodySize: Int, heartbeat: HeartbeatReceiver? = nil, push: TunnelServer? = nil,
          status: @escaping @Sendable () -> ServiceStatus) {
         self.store = store
         self.journal = journal
         self.maxBodySize = maxBodySize
         self.heartbeat = heartbeat
+        self.push = push
         self.statusProvider = status
     }
 
@@ -280,6 +294,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case (3, "status"), (3, "sas"), (3, "journal"), (3, "heartbeat"): return "GET"
         case (4, "sas"): return "GET, PUT, DELETE"
         case (5, "sas") where parts[4] == "heartbeat": return "GET"
+        case (5, "sas") where parts[4] == "push": return "GET"
+        case (6, "sas") where parts[4] == "push": return "POST"
+        case (4, "operations"): return "GET"
         default: return nil
         }
     }

@@ -35,13 +35,22 @@ public struct ServiceConfiguration: Sendable {
     public var authFailure: AuthFailureAnswer = .armsResult403
     /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
     public var faultHook: ExchangeFaultHook?
-    /// UDP port of the heartbeat receiver (0 = pick a free one, the same on every address when possible).
-    public var heartbeatPort = 18446
+    /// UDP port of the heartbeat receiver. 0 (the default here, so that in-process tests
+    /// never collide) picks a free one, the same on every address when possible; `serve` uses 18446.
+    public var heartbeatPort = 0
     /// Numeric addresses the heartbeat receiver listens on; SAs without heartbeat servers of
     /// their own are sent here (one `heartbeat-info` per address).
     public var heartbeatHosts: [String] = ["127.0.0.1", "::1"]
     /// Accepted heartbeat samples kept per SA.
     public var heartbeatSamples = HeartbeatLedger.defaultSampleCapacity
+    /// The https-tunnel endpoint's port on every host. 0 (the default here, so that
+    /// in-process tests never collide) picks a free one; `serve` uses 18445.
+    public var tunnelPort = 0
+    /// The push-method-query answer: method priority, echo interval, result code. Its
+    /// `tunnelURLs`, when empty, become the tunnel listener's own URLs (one per host).
+    public var pushOffer = PushOffer()
+    /// The tunnel endpoint closes a tunnel that received nothing for this long.
+    public var tunnelIdleTimeout: Duration = .seconds(130)
 
     public init() {}
 }
@@ -53,6 +62,10 @@ public final class ServiceRuntime: Sendable {
     public let journal: Journal
     public let locationServer: LocationServer
     public let remoteServer: RemoteServer
+    /// The https-tunnel endpoint and the push operations.
+    public let tunnelServer: TunnelServer
+    /// The tunnel URLs the listener serves (`https://127.0.0.1:18445/tunnel`).
+    public let tunnelURLs: [ARMSURL]
     public let control: ControlAPI
     /// The UDP heartbeat server (heartbeat.md §9).
     public let heartbeatReceiver: HeartbeatReceiver
@@ -66,8 +79,11 @@ public final class ServiceRuntime: Sendable {
     }
 
     private init(configuration: ServiceConfiguration, fleet: FleetStore, journal: Journal, ls: LocationServer, rs: RemoteServer,
+                 tunnel: TunnelServer, tunnelURLs: [ARMSURL],
                  control: ControlAPI, heartbeat: HeartbeatReceiver, lsURLs: [ARMSURL], rsURLs: [ARMSURL], controlURL: String, data: DataDirectory?) {
         self.configuration = configuration
+        self.tunnelServer = tunnel
+        self.tunnelURLs = tunnelURLs
         self.fleet = fleet
         self.journal = journal
         self.locationServer = ls
@@ -90,8 +106,27 @@ public final class ServiceRuntime: Sendable {
         let heartbeat = HeartbeatReceiver(hosts: configuration.heartbeatHosts, port: configuration.heartbeatPort, fleet: fleet,
                                           journal: journal, sampleCapacity: configuration.heartbeatSamples, eventLoopGroup: group)
         let heartbeatTargets = try await heartbeat.start()
+        // Then the tunnel endpoint: the RS offers its URLs in push-method-query.
+        let tunnel = TunnelServer(
+            configuration: TunnelServerConfiguration(
+                endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.tunnelPort) },
+                tls: configuration.rsTLS, idleTimeout: configuration.tunnelIdleTimeout),
+            fleet: fleet, journal: journal, eventLoopGroup: group)
+        do { try await tunnel.start() } catch {
+            await heartbeat.stop()
+            throw error
+        }
+        let tunnelURLs: [ARMSURL]
+        do { tunnelURLs = try tunnel.urls() } catch {
+            await tunnel.stop()
+            await heartbeat.stop()
+            throw StartError(description: "tunnel URLs: \(error)")
+        }
+        var offer = configuration.pushOffer
+        if offer.tunnelURLs.isEmpty { offer.tunnelURLs = Array(tunnelURLs.prefix(PushOffer.maxEntries)) }
         var rsConfiguration = RemoteServerConfiguration(authFailure: configuration.authFailure)
         rsConfiguration.heartbeatReceivers = heartbeatTargets
+        rsConfiguration.push = offer
 
         var rsServer = ExchangeServerConfiguration.remoteServer(
             endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.rsPort) }, tls: configuration.rsTLS)
@@ -100,9 +135,15 @@ public final class ServiceRuntime: Sendable {
         do {
             rs = try RemoteServer(configuration: rsConfiguration, fleet: fleet, journal: journal,
                                   server: rsServer, eventLoopGroup: group)
-            if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
-            try await rs.start()
         } catch {
+            await tunnel.stop()
+            await heartbeat.stop()
+            throw StartError(description: "RS configuration: \(error)")
+        }
+        if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
+        rs.setPushHandler { admitted in await tunnel.handleSimpleRequest(admitted) }
+        do { try await rs.start() } catch {
+            await tunnel.stop()
             await heartbeat.stop()
             throw error
         }
@@ -121,6 +162,7 @@ public final class ServiceRuntime: Sendable {
         } catch {
             await rs.stop()
             await heartbeat.stop()
+            await tunnel.stop()
             throw StartError(description: "LS configuration: \(error)")
         }
         if let hook = configuration.faultHook { ls.exchange.setFaultHook(hook) }
@@ -129,6 +171,7 @@ public final class ServiceRuntime: Sendable {
         } catch {
             await rs.stop()
             await heartbeat.stop()
+            await tunnel.stop()
             throw error
         }
         let lsURLs = try ls.urls()
@@ -136,7 +179,8 @@ public final class ServiceRuntime: Sendable {
         let statusEndpoints = lsURLs.map { ServiceStatus.Endpoint(role: .ls, address: $0.description) }
             + rsURLs.map { ServiceStatus.Endpoint(role: .rs, address: $0.description) }
             + heartbeatTargets.map { ServiceStatus.Endpoint(role: .heartbeat, address: $0.description) }
-        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort, heartbeat: heartbeat) {
+            + tunnelURLs.map { ServiceStatus.Endpoint(role: .tunnel, address: $0.description) }
+        let control = ControlAPI(store: fleet, journal: journal, port: configuration.controlPort, heartbeat: heartbeat, push: tunnel) {
             ServiceStatus(endpoints: statusEndpoints)
         }
         let port: Int
@@ -146,6 +190,7 @@ public final class ServiceRuntime: Sendable {
             await ls.stop()
             await rs.stop()
             await heartbeat.stop()
+            await tunnel.stop()
             throw error
         }
         let controlURL = "http://127.0.0.1:\(port)"
@@ -164,12 +209,14 @@ public final class ServiceRuntime: Sendable {
                 await ls.stop()
                 await rs.stop()
                 await heartbeat.stop()
+                await tunnel.stop()
                 throw StartError(description: "\(error)")
             }
             data = dir
         }
-        return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs, control: control,
-                              heartbeat: heartbeat, lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
+        return ServiceRuntime(configuration: configuration, fleet: fleet, journal: journal, ls: ls, rs: rs,
+                              tunnel: tunnel, tunnelURLs: tunnelURLs, control: control, heartbeat: heartbeat,
+                              lsURLs: lsURLs, rsURLs: rsURLs, controlURL: controlURL, data: data)
     }
 
     /// Stops every listener and removes `control.json`.
@@ -177,6 +224,7 @@ public final class ServiceRuntime: Sendable {
         await control.stop()
         await locationServer.stop()
         await remoteServer.stop()
+        await tunnelServer.stop()
         await heartbeatReceiver.stop()
         dataDirectory?.removeControlFile()
     }
@@ -192,10 +240,44 @@ public final class ServiceRuntime: Sendable {
     /// The heartbeat receiver's bound addresses, in `heartbeatHosts` order.
     public var heartbeatEndpoints: [HeartbeatTarget] { heartbeatReceiver.endpoints }
 
+    // MARK: - Push (for in-process tests; the control API offers the same)
+
+    /// Sends a push operation to a push-ready SA over one of its confirmed tunnels and
+    /// waits until it finished or `timeout` passed (the result is then `timed-out`).
+    /// Throws `PushRequestError` (`.notPushReady`, `.unknownSA`, `.unknownOperation`,
+    /// `.missingArgument`) when it cannot be sent.
+    public func push(_ operation: PushOperationRequest, to sa: DistributionID,
+                     timeout: Duration = .seconds(30)) async throws(PushRequestError) -> PushOperationResult {
+        try await tunnelServer.push(operation, to: sa, timeout: timeout)
+    }
+
+    /// Starts a push operation and returns its id at once (see `pushResult(_:)`).
+    public func startPush(_ operation: PushOperationRequest, to sa: DistributionID) throws(PushRequestError) -> Int {
+        try tunnelServer.submit(operation, to: sa)
+    }
+
+    /// An operation by id (`nil` if unknown or forgotten).
+    public func pushResult(_ id: Int) -> PushOperationResult? { tunnelServer.result(id) }
+
+    /// Tunnels (count, family, peer, confirmed) and push-readiness of an SA.
+    public func pushStatus(of sa: DistributionID) -> PushStatus { tunnelServer.status(of: sa) }
+
+    /// Closes every tunnel of the SA from the server side (last chunk, then TLS close).
+    public func dropTunnels(of sa: DistributionID) { tunnelServer.dropTunnels(of: sa) }
+
+    /// Decides the result code of the RS's answers to X-done requests: `(sa, request) ->
+    /// ResultCode?` (`nil` = 100). E.g. answer a configure-done 400 to make libarms roll back
+    /// and re-send it with transaction-result 414. `nil` removes the hook.
+    public func setDoneAnswer(_ hook: (@Sendable (String, ARMSRequest) -> ResultCode?)?) { tunnelServer.setDoneAnswer(hook) }
+
+    /// Answer (default) or withhold the replies to echo probes on every tunnel.
+    public func setEchoReplies(enabled: Bool) { tunnelServer.setEchoReplies(enabled: enabled) }
+
     /// The one line `serve` prints when ready: every endpoint and file, as JSON.
     public var readyEvent: ReadyEvent {
         ReadyEvent(version: MockService.version, pid: getpid(),
-                   ls: lsURLs.map(\.description), rs: rsURLs.map(\.description), control: controlURL,
+                   ls: lsURLs.map(\.description), rs: rsURLs.map(\.description), tunnel: tunnelURLs.map(\.description),
+                   control: controlURL,
                    data: dataDirectory.map { dir in
                        ReadyEvent.Files(directory: absolute(dir.path), ca: absolute(dir.rootCAPath),
                                         initialConfig: absolute(dir.initialConfigPath), armsdConf: absolute(dir.armsdConfPath))
@@ -223,6 +305,8 @@ public struct ReadyEvent: Codable, Equatable, Sendable {
     public var pid: Int32
     public var ls: [String]
     public var rs: [String]
+    /// The https-tunnel endpoints.
+    public var tunnel: [String]?
     public var control: String
     public var data: Files?
     public var sas: [String]

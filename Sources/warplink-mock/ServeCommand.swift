@@ -31,6 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "RS port (0 = pick one).")
     var rsPort: Int = 18444
 
+    @Option(name: .long, help: "https-tunnel endpoint port (0 = pick one).")
+    var tunnelPort: Int = 18445
+
+    @Option(name: .long, help: "https-tunnel-echo-interval (seconds) offered in push-method-query.")
+    var echoInterval: Int = 60
+
     @Option(name: .long, help: "Control API port on 127.0.0.1 (0 = pick one).")
     var controlPort: Int = 18480
 
@@ -59,6 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rsPort = rsPort
         configuration.controlPort = controlPort
         configuration.heartbeatPort = heartbeatPort
+        configuration.tunnelPort = tunnelPort
+        guard echoInterval > 0 else { throw ValidationError("--echo-interval must be positive") }
+        configuration.pushOffer.echoInterval = echoInterval
+        configuration.tunnelIdleTimeout = .seconds(2 * echoInterval + 10)
         configuration.dataDirectory = data
         configuration.rsRetryMax = rsRetryMax
         configuration.rsRetryInterval = rsRetryInterval

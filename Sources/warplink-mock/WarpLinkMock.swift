@@ -17,6 +17,7 @@ struct WarpLinkMock: AsyncParsableCommand {
             ServeCommand.self,
             SACommand.self,
             JournalCommand.self,
+            PushCommand.self,
             HBCommand.self,
         ]
     )

@@ -15,8 +15,8 @@ import Testing
     @Test func serveThenArmsdWithTheGeneratedConfigReachesPullDone() async throws {
         let dir = try TemporaryDirectory("serve")
         let serve = try RunningProcess(try Repository.executable("warplink-mock"),
-                                       ["serve", "--data", dir.path("data"), "--ls-port", "0", "--rs-port", "0",
-                                        "--control-port", "0", "--heartbeat-port", "0", "--host", "127.0.0.1", "--host", "::1"])
+                                       ["serve", "--data", dir.path("data"), "--ls-port", "0", "--rs-port", "0", "--tunnel-port", "0", "--heartbeat-port", "0",
+                                        "--control-port", "0", "--host", "127.0.0.1", "--host", "::1"])
         let line = try await serve.waitForLine(containing: "\"event\":\"ready\"")
         let ready = try JSONDecoder().decode(Ready.self, from: Data(line.utf8))
         #expect(ready.ls.count == 2 && ready.rs.count == 2)

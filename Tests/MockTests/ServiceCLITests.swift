@@ -263,3 +263,35 @@ private func runCLI(_ arguments: [String], timeout: Double = 60) async throws ->
         }
     }
 }
+
+@Suite struct PushCLITests {
+    @Test func pushPrintsTheResultAndExitsNonZeroOnFailure() async throws {
+        try await withPushRuntime { rt in
+            let sa = PushFixtures.sa.description
+            let notReady = try await runCLI(["push", "reboot", "--sa", sa, "--control", rt.controlURL])
+            #expect(notReady.status != 0)
+            #expect(notReady.stderr.contains("not push-ready"), "stderr: \(notReady.stderr)")
+
+            let t = try await rt.readyTunnel()
+            async let ok = runCLI(["push", "md-command", "--sa", sa, "--command", "show version", "--control", rt.controlURL, "--wait", "30"])
+            let request = try await t.nextRequest(timeout: .seconds(60))
+            #expect(request.body == .mdCommand([ModuleCommand(moduleID: 0, command: "show version")]))
+            try await t.sendFixture("libarms-5.33-md-command-response.chunk")
+            let r = try await ok
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            #expect(r.stdout.contains("md-command on \(sa): succeeded"))
+            #expect(r.stdout.contains("md_command(id=0): done"))
+
+            async let refused = runCLI(["push", "ping", "--sa", sa, "--address", "192.0.2.1", "--json", "--control", rt.controlURL, "--wait", "30"])
+            let ping = try await t.nextRequest(timeout: .seconds(60))
+            #expect(ping.body == .ping(PingRequest(address: "192.0.2.1")))
+            try await t.send(TunnelChunkEncoder.message(ARMSMessage.response(.standard(ping.type, .notSupported)).encode().pieces, id: 77))
+            let f = try await refused
+            #expect(f.status != 0)
+            let result = try JSONDecoder().decode(PushOperationResult.self, from: Data(f.stdout.utf8))
+            #expect(result.state == .failed && result.resultCode == 505)
+            #expect(f.stderr.contains("ping failed"))
+            await t.close()
+        }
+    }
+}
