@@ -1,0 +1,108 @@
+import Glibc
+
+/// The push phase of the daemon (agent.md §4 steps 9–10): push-method-query,
+/// then each offered method the SA can run, in the RS's order.
+extension ArmsdDaemon {
+    func pushSettings() -> PushSettings {
+        PushSettings(distributionID: distributionID, description: configuration.saModelName,
+                     presharedKey: knowledge.rsPresharedKey, retryMax: knowledge.rsRetryMax,
+                     retryInterval: knowledge.rsRetryInterval)
+    }
+
+    /// Runs push-method-query and the push loop; returns how the loop ended.
+    func pushPhase(_ answer: ConfigSolicitationResult) -> PushLoopEnd {
+        let settings = pushSettings()
+        guard let anchor = knowledge.rsTrustAnchor,
+              let tls = try? TLSClientConfiguration.remoteServer(rsCertificate: anchor, identity: identity) else {
+            logger.libarms(code: 106, "Failed to register RS CA certificate.")
+            logger.info("push-method-query failed: \(ARMSErrorCode.pull.rawValue)")
+            return .pull(trigger: "RS not found", forgetEndpoint: false)
+        }
+        let simpleAvailable = false
+        let urls = PushMethodQuery.urlOrder(pullServerURLs: answer.rsPullServerURLs, rsURLCount: knowledge.rsURLs.count,
+                                            currentServer: knowledge.currentServer)
+        let exchanger = PushExchanger(tlsConfiguration: tls, credentials: settings.credentials)
+        let request = PushMethodQuery.request(settings: settings,
+                                              methods: PushMethodQuery.offeredMethods(simpleAvailable: simpleAvailable))
+        var offer: (PushMethodQueryResult, SocketAddress)?
+        rounds: for round in 0...max(0, settings.retryMax) {
+            for url in urls {
+                logger.libarms(code: 200, "[-] Start push-method-query")
+                switch exchanger.methodQuery(url: url, request: request) {
+                case .answered(let response, let local):
+                    logger.libarms(code: 200, "[-] End push-method-query")
+                    switch PushMethodQuery.verdict(response) {
+                    case .offered(let result):
+                        offer = (result, local)
+                        break rounds
+                    case .retry:
+                        continue
+                    case .stop(let end):
+                        logger.info("push-method-query failed: \(end.code.rawValue)")
+                        return end
+                    }
+                case .failed(let reason):
+                    logger.libarms(code: 200, "push-method-query: \(url): \(reason)")
+                }
+            }
+            if round < settings.retryMax {
+                logger.libarms(code: 50, "retry push-method-query (\(round + 1)/\(settings.retryMax)), wait \(settings.retryInterval) sec.")
+                sleepSeconds(settings.retryInterval)
+            }
+        }
+        guard let (result, local) = offer else {
+            if urls.isEmpty { logger.libarms(code: 101, "push server not found") } else {
+                logger.libarms(code: 111, "retry push-method-query is over.")
+            }
+            logger.info("push-method-query failed: \(ARMSErrorCode.pull.rawValue)")
+            return .pull(trigger: urls.isEmpty ? "push server not found" : "retry is over", forgetEndpoint: false)
+        }
+        if options.waitBeforeDaemonizing && !options.foreground { daemonize() }
+
+        let family: AddressFamily = local.family == .ipv6 ? .ipv6 : .ipv4
+        for method in PushMethodQuery.usableMethods(result, simpleAvailable: simpleAvailable) {
+            guard method == PushMethod.httpsTunnel else { continue }
+            let end = runTunnels(settings: settings, result: result, family: family, tls: tls, answer: answer)
+            if end != .methodFailed { return end }
+        }
+        logger.libarms(code: 105, "no push method.")
+        return .pull(trigger: "no push method", forgetEndpoint: false)
+    }
+
+    func runTunnels(settings: PushSettings, result: PushMethodQueryResult, family: AddressFamily,
+                    tls: TLSClientConfiguration, answer: ConfigSolicitationResult) -> PushLoopEnd {
+        srandom(UInt32(truncatingIfNeeded: time(nil) ^ Int(getpid())))
+        let machine = PushMachine(settings: settings, tunnelURLs: result.tunnelURLs, echoInterval: result.echoInterval,
+                                  family: family, state: state,
+                                  modules: modules.modules.map { ModuleInfo(id: $0.id, version: $0.version, info: $0.info) },
+                                  randomID: { UInt32(truncatingIfNeeded: random()) })
+        let runner = PushOperationRunner(configuration: configuration, workingDirectory: workingDirectory, scripts: scripts,
+                                         logger: logger, distributionID: distributionID, modules: modules)
+        runner.dumpDebugExtra = { [knowledge] in
+            var lines = [""]
+            for (i, url) in answer.rsPullServerURLs.enumerated() { lines.append("Pull-URL.\(i): \(url)") }
+            lines.append("")
+            lines.append("Heartbeat Interval: \(answer.heartbeatServers.first?.interval ?? 0)")
+            for (i, hb) in answer.heartbeatServers.enumerated() { lines.append("HB-Server.\(i): \(hb.host)#\(hb.port ?? 0)") }
+            _ = knowledge
+            return lines
+        }
+        var hooks = PushLoopHooks()
+        hooks.log = { [logger] line in logger.libarms(code: line.code, line.text) }
+        hooks.stateChanged = { [unowned self] from, to in changeState(from: from, to: to) }
+        installHeartbeat(&hooks, answer: answer)
+        let loop = PushLoop(machine: machine, tlsConfiguration: tls, hooks: hooks) { runner.perform($0) }
+        let end = loop.run()
+        modules = runner.modules
+        state = loop.machine.state
+        return end
+    }
+
+    /// The heartbeat wiring point (heartbeat.md §6: start on PUSH_WAIT, stop
+    /// when the push loop leaves it). The sender is built elsewhere; plugging it
+    /// in is: `hooks.timers.append(sender)`, `hooks.enteredPushWait = { sender.start(servers: answer.heartbeatServers, now: .now) }`,
+    /// `hooks.leftPushWait = { sender.stop() }`.
+    func installHeartbeat(_ hooks: inout PushLoopHooks, answer: ConfigSolicitationResult) {
+        _ = answer
+    }
+}
