@@ -78,13 +78,12 @@ extension ArmsdDaemon {
                                   randomID: { UInt32(truncatingIfNeeded: random()) })
         let runner = PushOperationRunner(configuration: configuration, workingDirectory: workingDirectory, scripts: scripts,
                                          logger: logger, distributionID: distributionID, modules: modules)
-        runner.dumpDebugExtra = { [knowledge] in
+        runner.dumpDebugExtra = {
             var lines = [""]
             for (i, url) in answer.rsPullServerURLs.enumerated() { lines.append("Pull-URL.\(i): \(url)") }
             lines.append("")
             lines.append("Heartbeat Interval: \(answer.heartbeatServers.first?.interval ?? 0)")
             for (i, hb) in answer.heartbeatServers.enumerated() { lines.append("HB-Server.\(i): \(hb.host)#\(hb.port ?? 0)") }
-            _ = knowledge
             return lines
         }
         var hooks = PushLoopHooks()
