@@ -585,7 +585,7 @@ public struct PushMachine {
             out.append(.log(.debug("\(tag): transaction is removed id=\(id)")))
         }
         tunnels[i].resetStream()
-        if let pending = tunnels[i].configure { tunnels[i].configure?.doneSent = false; _ = pending }
+        tunnels[i].configure?.doneSent = false
         let seconds = max(0, settings.retryInterval)
         if tunnels[i].confirmedOnce && tunnels[i].configure == nil {
             tunnels[i].phase = .waiting(until: now + retryWait)
