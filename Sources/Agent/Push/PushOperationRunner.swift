@@ -237,7 +237,10 @@ public final class PushOperationRunner {
         for line in output.split(separator: "\n") where line.contains("packets transmitted") {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "," })
             guard let t = words.firstIndex(of: "packets"), t > 0, let sent = Int(words[t - 1]),
-                  let r = words.firstIndex(where: { $0.hasPrefix("received") }), r > 0, let got = Int(words[r - 1]) else { continue }
+                  let r = words.firstIndex(where: { $0.hasPrefix("received") }) else { continue }
+            // "2 received" (iputils) or "0 packets received" (busybox).
+            let before = words[..<r].reversed().drop { $0 == "packets" }
+            guard let count = before.first, let got = Int(count) else { continue }
             return (sent, got)
         }
         return nil
