@@ -18,7 +18,9 @@ extension ArmsdDaemon {
             logger.info("push-method-query failed: \(ARMSErrorCode.pull.rawValue)")
             return .pull(trigger: "RS not found", forgetEndpoint: false)
         }
-        let simpleAvailable = false
+        // push.md §3.2/§3.5: https-simple needs the SA certificate (listener identity) and no HTTPS proxy.
+        var simpleAvailable = identity != nil
+        if case .proxy? = configuration.proxyForRSPull { simpleAvailable = false }
         let urls = PushMethodQuery.urlOrder(pullServerURLs: answer.rsPullServerURLs, rsURLCount: knowledge.rsURLs.count,
                                             currentServer: knowledge.currentServer)
         let exchanger = PushExchanger(tlsConfiguration: tls, credentials: settings.credentials)
@@ -61,8 +63,15 @@ extension ArmsdDaemon {
 
         let family: AddressFamily = local.family == .ipv6 ? .ipv6 : .ipv4
         for method in PushMethodQuery.usableMethods(result, simpleAvailable: simpleAvailable) {
-            guard method == PushMethod.httpsTunnel else { continue }
-            let end = runTunnels(settings: settings, result: result, family: family, tls: tls, answer: answer)
+            let end: PushLoopEnd
+            if method == PushMethod.httpsTunnel {
+                end = runTunnels(settings: settings, result: result, family: family, tls: tls, answer: answer)
+            } else if let identity {
+                end = runSimple(settings: settings, family: family, localHost: local.host, urls: urls,
+                                identity: identity, exchanger: exchanger, answer: answer)
+            } else {
+                continue
+            }
             if end != .methodFailed { return end }
         }
         logger.libarms(code: 105, "no push method.")
@@ -91,6 +100,29 @@ extension ArmsdDaemon {
         hooks.stateChanged = { [unowned self] from, to in changeState(from: from, to: to) }
         installHeartbeat(&hooks, answer: answer)
         let loop = PushLoop(machine: machine, tlsConfiguration: tls, hooks: hooks) { runner.perform($0) }
+        let end = loop.run()
+        modules = runner.modules
+        state = loop.machine.state
+        return end
+    }
+
+    /// The https-simple method (push.md §4.2, §7): listener on `-p` (default 10443).
+    func runSimple(settings: PushSettings, family: AddressFamily, localHost: String, urls: [String],
+                   identity: TLSClientIdentity, exchanger: PushExchanger, answer: ConfigSolicitationResult) -> PushLoopEnd {
+        srandom(UInt32(truncatingIfNeeded: time(nil) ^ Int(getpid())))
+        let resultURL = knowledge.rsURLs.indices.contains(knowledge.currentServer) ? knowledge.rsURLs[knowledge.currentServer] : (urls.first ?? "")
+        let machine = SimplePushMachine(settings: settings, family: family, localHost: localHost, port: options.pushPort,
+                                        pullServerURLs: urls, resultURL: resultURL, state: state,
+                                        modules: modules.modules.map { ModuleInfo(id: $0.id, version: $0.version, info: $0.info) },
+                                        randomID: { UInt32(truncatingIfNeeded: random()) })
+        let runner = PushOperationRunner(configuration: configuration, workingDirectory: workingDirectory, scripts: scripts,
+                                         logger: logger, distributionID: distributionID, modules: modules)
+        var hooks = PushLoopHooks()
+        hooks.log = { [logger] line in logger.libarms(code: line.code, line.text) }
+        hooks.stateChanged = { [unowned self] from, to in changeState(from: from, to: to) }
+        installHeartbeat(&hooks, answer: answer)
+        let server = TLSServerConfiguration(identity: identity, trustedCAPEM: knowledge.rsTrustAnchor)
+        let loop = SimplePushLoop(machine: machine, serverConfiguration: server, exchanger: exchanger, hooks: hooks) { runner.perform($0) }
         let end = loop.run()
         modules = runner.modules
         state = loop.machine.state

@@ -329,7 +329,13 @@ public struct PushMachine {
 
     private mutating func handleRequest(_ i: Int, _ request: ARMSRequest, now: ContinuousClock.Instant) -> [PushAction] {
         let name = request.type.name
-        guard MessageName.pushOperations.contains(name) || request.type == .pushConfirmationDone else {
+        let tunnels = self.tunnels
+        let plan = PushRequestPlan.plan(
+            request, distid: settings.distid, modules: modules,
+            transactionIDs: { tunnels.flatMap { $0.pendingDones.keys.sorted() + ($0.configure.map { [$0.transactionID] } ?? []) } },
+            configureBusy: tunnels.contains(where: { $0.configure != nil }),
+            dumpDebugFacts: { dumpDebugFacts() })
+        if plan == .invalidType {
             return [sendMessage(i, .response(.standard(.genericError, .invalidMessageType)))]
         }
         let replyType = name.isAsync ? MessageType(name, .start) : MessageType(name)
@@ -337,65 +343,31 @@ public struct PushMachine {
         func reply(_ code: ResultCode, _ body: ResponseBody? = .empty) -> PushAction {
             sendMessage(i, .response(.standard(replyType, code, transactionID: transactionID, body: body)))
         }
-        if let d = request.distributionID, d != settings.distid {
-            return [reply(.distributionIDMismatch)]
-        }
         let startLog = PushAction.log(.debug("[\(transactionID.map(String.init) ?? "-")] Start \(name.rawValue)"))
-        switch (name, request.body) {
-        case (.pushConfirmation, _):
+        switch plan {
+        case .invalidType:
+            return []
+        case .reply(let code, let body):
+            guard code == .success else { return [reply(code, body)] }
+            return [startLog, reply(code, body), .log(.debug("[-] End \(name.rawValue)"))]
+        case .confirmationDone:
             let response = ARMSResponse.standard(.pushConfirmationDone, .success, transactionID: request.transactionID)
             return [sendMessage(i, .response(response))]
-        case (.reboot, _):
+        case .reboot:
             return [startLog, reply(.success), .log(.debug("[-] End reboot"))]
                 + finishAll(.reboot(trigger: "Reboot requested by RS"), now: now)
-        case (.pullConfig, let body):
-            var forget = false
-            if case .pullConfig(let type) = body { forget = type == "LS" }
+        case .pullConfig(let forget):
             return [startLog, reply(.success), .log(.debug("[-] End pull-config"))]
                 + finishAll(.pull(trigger: "Pull requested by RS", forgetEndpoint: forget), now: now)
-        case (.readModuleList, _):
-            return [startLog, reply(.success, .moduleList(modules)), .log(.debug("[-] End read-module-list"))]
-        case (.checkTransaction, _):
-            var ids = [0]
-            for t in tunnels {
-                ids += t.pendingDones.keys.sorted()
-                if let c = t.configure { ids.append(c.transactionID) }
-            }
-            return [startLog, reply(.success, .transactionIDs(ids)), .log(.debug("[-] End check-transaction"))]
-        case (.mdCommand, .mdCommand(let commands)):
-            guard let command = commands.first else { return [reply(.invalidParameter)] }
-            guard commands.count == 1 else { return [reply(.multipleRequest)] }
-            guard command.command.bytes.count <= 8192 else { return [reply(.saFailure)] }
-            let token = addOperation(.sync(tunnel: i, name: .mdCommand, moduleID: command.moduleID))
-            return [startLog, .execute(token: token, .mdCommand(command))]
-        case (.mdCommand, _):
-            return [reply(.invalidParameter)]
-        case (.dumpDebug, _):
-            let token = addOperation(.sync(tunnel: i, name: .dumpDebug, moduleID: 0))
-            return [startLog, .execute(token: token, .dumpDebug(facts: dumpDebugFacts()))]
-        case (.configure, .configure(let configure)):
+        case .sync(let work, let moduleID):
+            let token = addOperation(.sync(tunnel: i, name: name, moduleID: moduleID))
+            return [startLog, .execute(token: token, work)]
+        case .configure(let configure):
             guard let id = transactionID else { return [] }
-            if tunnels.contains(where: { $0.configure != nil }) { return [reply(.saBusy)] }
             let token = addOperation(.configureStore(tunnel: i, transactionID: id))
             return [startLog, .execute(token: token, .configureStore(configure))]
-        case (.readStatus, .statusRequests(let requests)):
-            return startAsync(i, name, transactionID, .readStatus(requests.filter { $0.moduleID != nil }), startLog)
-        case (.clearStatus, .statusRequests(let requests)):
-            guard !requests.isEmpty, requests.allSatisfy({ $0.moduleID != nil }) else { return [reply(.invalidParameter)] }
-            return startAsync(i, name, transactionID, .clearStatus(requests), startLog)
-        case (.readStorage, .readStorage(let storage)):
-            guard let storage, StorageName.accepted.contains(storage) else { return [reply(.invalidParameter)] }
-            return startAsync(i, name, transactionID, .readStorage(storage), startLog)
-        case (.ping, .ping(let ping)):
-            guard ping.address != nil else { return [reply(.invalidParameter)] }
-            return startAsync(i, name, transactionID, .ping(ping), startLog)
-        case (.traceroute, .traceroute(let trace)):
-            guard trace.address != nil, (trace.count ?? 0) != 0, (trace.maxHop ?? 0) <= 256 else {
-                return [reply(.invalidParameter)]
-            }
-            return startAsync(i, name, transactionID, .traceroute(trace), startLog)
-        default:
-            return [reply(.invalidParameter)]
+        case .async(let work):
+            return startAsync(i, name, transactionID, work, startLog)
         }
     }
 
