@@ -60,7 +60,7 @@ func armsRequest(_ type: String, _ body: String) -> String {
 }
 
 extension PushRig {
-    func runSimple(urls: [String], listenerPort: LockedBox<UInt16>) throws -> PushLoopEnd {
+    func runSimple(urls: [String], listenerPort: LockedBox<UInt16>, readTimeout: Duration = .seconds(5)) throws -> PushLoopEnd {
         let settings = PushSettings(distributionID: PushFixtureRun.distid, description: "libarms Test Client",
                                     presharedKey: "rs-secret", retryMax: 1, retryInterval: 1)
         var counter: UInt32 = 2000
@@ -79,7 +79,7 @@ extension PushRig {
                                   serverConfiguration: TLSServerConfiguration(identity: identity, trustedCAPEM: try certText("root-ca.pem")),
                                   exchanger: exchanger, timeouts: timeouts, hooks: hooks) { [runner] in runner.perform($0) }
         loop.bindPort = 0
-        loop.readTimeout = .seconds(5)
+        loop.readTimeout = readTimeout
         loop.listening = { listenerPort.value = $0.port }
         return loop.run()
     }
@@ -136,5 +136,46 @@ extension PushRig {
         #expect(messages.contains("log callback: 200 - address family mismatched: ::1"))
         #expect(messages.contains("log callback: 200 - [70418033] End push-confirmation-start"))
         #expect(messages.contains("log callback: 200 - [2001] End ping"))
+    }
+
+    @Test func stalledPeerIsDroppedWhileOthersAreServedAndBadFramingGets400() throws {
+        let rig = try PushRig()
+        let port = LockedBox<UInt16>(0)
+        let seen = LockedBox<[String]>([])
+        let job = BackgroundJob {
+            var notes: [String] = []
+            defer { seen.value = notes }
+            do {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while port.value == 0 && ContinuousClock.now < deadline { usleep(10_000) }
+                let agent = port.value
+                let tls = try TLSClientConfiguration.remoteServer(rsCertificate: certText("root-ca.pem"))
+                let stalled = try TLSClientConnection.connect(to: SocketAddress.numeric(host: "127.0.0.1", port: agent),
+                                                              configuration: tls,
+                                                              timeouts: TransportTimeouts(connectAndHandshake: .seconds(10)))
+                try stalled.write(Array("POST / HTTP/1.0\r\n".utf8))
+                let started = ContinuousClock.now
+                notes.append(try sendToListener(port: agent, listenerRequest(armsRequest("push-confirmation-done", "<push-confirmation-done-request></push-confirmation-done-request>"))))
+                notes.append(try sendToListener(port: agent, Array("POST /\(String(repeating: "x", count: 90)) HTTP/1.0\r\n\r\n".utf8)))
+                // The stalled peer is closed by the agent after its idle limit.
+                let got = try stalled.read(upTo: 100, deadline: ContinuousClock.now + .seconds(10))
+                let waited = started.duration(to: .now)
+                notes.append("stalled closed: \(got.isEmpty) after >= 2 s: \(waited >= .seconds(2))")
+                notes.append(try sendToListener(port: agent, listenerRequest(armsRequest("reboot", ""))))
+            } catch {
+                notes.append("RS error: \(error)")
+            }
+        }
+        let end = try rig.runSimple(urls: [], listenerPort: port, readTimeout: .seconds(2))
+        #expect(job.wait(seconds: 40))
+        let notes = seen.value
+        #expect(end == .reboot(trigger: "Reboot requested by RS"))
+        try #require(notes.count == 4, "RS saw: \(notes)")
+        #expect(notes[0].contains("<arms-response type=\"push-confirmation-done\"><result-code>100</result-code>"))
+        #expect(notes[1] == "HTTP/1.0 400 Bad Request\r\nWWW-Authenticate: Basic realm=\"\"\r\nServer: armsd\r\nConnection: close\r\nContent-Type: text/xml\r\n\r\n<?xml version=\"1.0\" encoding=\"US-ASCII\" ?>\r")
+        #expect(notes[2] == "stalled closed: true after >= 2 s: true")
+        #expect(notes[3].contains("<arms-response type=\"reboot\"><result-code>100</result-code>"))
+        #expect(rig.waitEntered == 1)
+        #expect(rig.messages.contains("log callback: 200 - listener: read timeout"))
     }
 }

@@ -181,4 +181,22 @@ enum SimpleRun {
         var chunked = SimpleRequestReader()
         #expect(chunked.feed(Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)) == .request(authorization: nil, body: Array("abc".utf8)))
     }
+
+    @Test func methodsRunInTheRSOrderUntilOneHolds() {
+        #expect(PushMethodQuery.offeredMethods(simpleAvailable: true) == ["https-simple", "https-tunnel"])
+        #expect(PushMethodQuery.offeredMethods(simpleAvailable: false) == ["https-tunnel"])
+        let offer = PushMethodQueryResult(methods: ["https-tunnel", "https-simple"], tunnelURLs: [], echoInterval: nil)
+        #expect(PushMethodQuery.usableMethods(offer, simpleAvailable: false) == ["https-tunnel"])
+        var ran: [String] = []
+        let end = PushMethodQuery.runMethods(PushMethodQuery.usableMethods(offer, simpleAvailable: true)) { method in
+            ran.append(method)
+            return method == "https-tunnel" ? .methodFailed : .reboot(trigger: "x")
+        }
+        #expect(ran == ["https-tunnel", "https-simple"])
+        #expect(end == .reboot(trigger: "x"))
+        var logs: [String] = []
+        let none = PushMethodQuery.runMethods(["https-simple"], log: { logs.append($0.text) }) { _ in .methodFailed }
+        #expect(none == .pull(trigger: "no push method", forgetEndpoint: false))
+        #expect(logs == ["no push method."])
+    }
 }

@@ -62,20 +62,15 @@ extension ArmsdDaemon {
         if options.waitBeforeDaemonizing && !options.foreground { daemonize() }
 
         let family: AddressFamily = local.family == .ipv6 ? .ipv6 : .ipv4
-        for method in PushMethodQuery.usableMethods(result, simpleAvailable: simpleAvailable) {
-            let end: PushLoopEnd
+        let methods = PushMethodQuery.usableMethods(result, simpleAvailable: simpleAvailable)
+        return PushMethodQuery.runMethods(methods, log: { [logger] in logger.libarms(code: $0.code, $0.text) }) { method in
             if method == PushMethod.httpsTunnel {
-                end = runTunnels(settings: settings, result: result, family: family, tls: tls, answer: answer)
-            } else if let identity {
-                end = runSimple(settings: settings, family: family, localHost: local.host, urls: urls,
-                                identity: identity, exchanger: exchanger, answer: answer)
-            } else {
-                continue
+                return runTunnels(settings: settings, result: result, family: family, tls: tls, answer: answer)
             }
-            if end != .methodFailed { return end }
+            guard let identity else { return nil }
+            return runSimple(settings: settings, family: family, localHost: local.host, urls: urls,
+                             identity: identity, exchanger: exchanger, answer: answer)
         }
-        logger.libarms(code: 105, "no push method.")
-        return .pull(trigger: "no push method", forgetEndpoint: false)
     }
 
     func runTunnels(settings: PushSettings, result: PushMethodQueryResult, family: AddressFamily,

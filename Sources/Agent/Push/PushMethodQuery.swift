@@ -42,4 +42,16 @@ public enum PushMethodQuery {
     public static func usableMethods(_ result: PushMethodQueryResult, simpleAvailable: Bool) -> [String] {
         result.methods.filter { $0 == PushMethod.httpsTunnel || ($0 == PushMethod.httpsSimple && simpleAvailable) }
     }
+
+    /// push.md §3.5: runs the usable methods in the RS's order until one does
+    /// not fail its confirmation; `.pull("no push method")` when all fail.
+    public static func runMethods(_ methods: [String], log: (LibarmsLog) -> Void = { _ in },
+                                  run: (String) -> PushLoopEnd?) -> PushLoopEnd {
+        for method in methods {
+            guard let end = run(method) else { continue }
+            if end != .methodFailed { return end }
+        }
+        log(LibarmsLog(105, "no push method."))
+        return .pull(trigger: "no push method", forgetEndpoint: false)
+    }
 }
