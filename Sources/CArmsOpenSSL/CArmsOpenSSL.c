@@ -124,6 +124,29 @@ carms_client_ctx_new(void)
     return ctx;
 }
 
+SSL_CTX *
+carms_server_ctx_new(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    if (ctx == NULL)
+        return NULL;
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                          SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Ask for a client certificate but do not require one. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, carms_verify_callback);
+    SSL_CTX_set_verify_depth(ctx, CARMS_VERIFY_DEPTH);
+    return ctx;
+}
+
 static X509 *
 parse_certificate(const char *pem, int pem_len)
 {
@@ -376,6 +399,20 @@ carms_ssl_connect(SSL *ssl, int *ssl_error, int *sys_errno)
     errno = 0;
     sigpipe_guard_enter(&guard);
     result = SSL_connect(ssl);
+    sigpipe_guard_leave(&guard);
+    return finish_io(ssl, result, ssl_error, sys_errno);
+}
+
+int
+carms_ssl_accept(SSL *ssl, int *ssl_error, int *sys_errno)
+{
+    sigpipe_guard guard;
+    int result;
+
+    ERR_clear_error();
+    errno = 0;
+    sigpipe_guard_enter(&guard);
+    result = SSL_accept(ssl);
     sigpipe_guard_leave(&guard);
     return finish_io(ssl, result, ssl_error, sys_errno);
 }

@@ -11,7 +11,7 @@ import Testing
             try await rig.waitForLog("state cache saved", agent: agent)
             try await waitUntil("post-pull script") { rig.scriptCalls.contains { $0.first == "post-pull" } }
 
-            #expect(rig.stateChanges == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE"])
+            #expect(Array(rig.stateChanges.prefix(3)) == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE"])
             for line in ["no state cache file - try LS-PULL", "log callback: 2 - Pull from LS.", "log callback: 3 - LS Access Done",
                          "log callback: 6 - RS Access Done", "initial configuration succeeded"] {
                 #expect(rig.log.contains(line), "\(line)")
@@ -19,12 +19,14 @@ import Testing
             // Scripts, with armsd's arguments: start <id> <version> <info> <config file>; then post-pull.
             let calls = rig.scriptCalls
             let starts = calls.filter { $0.first == "start" }
-            #expect(starts.map { Array($0.prefix(4)) } == [["start", "0", "1.0", ""], ["start", "1", "1.0", "router-main"]])
+            #expect(Array(starts.prefix(2)).map { Array($0.prefix(4)) } == [["start", "0", "1.0", ""], ["start", "1", "1.0", "router-main"]])
             #expect(starts.allSatisfy { $0.count == 5 && $0[4].hasPrefix(rig.workPath + "/tmp/") })
             #expect(try String(contentsOfFile: rig.dir.path("config-1"), encoding: .utf8) == SAProfile.demo.modules[1].config)
-            #expect(calls.filter { $0.first == "state-changed" }.map { Array($0.dropFirst()) }
+            #expect(Array(calls.filter { $0.first == "state-changed" }.map { Array($0.dropFirst()) }.prefix(3))
                     == [["INITIAL", "LSPULL"], ["LSPULL", "RSPULL"], ["RSPULL", "PULLDONE"]])
-            #expect(calls.last?.first == "post-pull")
+            // post-pull follows the first pull's start scripts.
+            let firstPostPull = try #require(calls.firstIndex { $0.first == "post-pull" })
+            #expect(calls[..<firstPostPull].filter { $0.first == "start" }.count == 2)
             // The working directory holds the configs as received; the cache is 29456 bytes, mode 0600.
             #expect(try String(contentsOfFile: rig.workPath + "/running-config/1", encoding: .utf8) == SAProfile.demo.modules[1].config)
             let attributes = try FileManager.default.attributesOfItem(atPath: rig.statePath)
@@ -32,7 +34,8 @@ import Testing
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
             // The mock saw one LS and one RS exchange, both answered 100.
             #expect(rig.journal(.ls).map(\.resultCode) == [100])
-            #expect(rig.journal(.rs).map(\.resultCode) == [100])
+            // (After PULLDONE the agent goes on with push-method-query; only the pull is checked here.)
+            #expect(rig.journal(.rs).first?.resultCode == 100)
             #expect(rig.journal(.rs).first?.messageType == "config-solicitation")
 
             // SIGTERM: "signal 15 caught. exit.", status 1, working directory removed.
@@ -53,9 +56,10 @@ import Testing
             try await rig.waitForLog("state cache saved", agent: second)
             try await second.stop()
             #expect(rig.log.contains("log callback: 5 - Skip LS access.  Pull from RS."))
-            #expect(rig.stateChanges == ["INITIAL -> RSPULL", "RSPULL -> PULLDONE"])
+            #expect(Array(rig.stateChanges.prefix(2)) == ["INITIAL -> RSPULL", "RSPULL -> PULLDONE"])
             #expect(rig.journal(.ls).count == 1, "the LS was not asked again")
-            #expect(rig.journal(.rs).count == 2)
+            // Each run pulled from the RS (push-method-query traffic after PULLDONE not counted).
+            #expect(rig.journal(.rs).filter { $0.messageType == "config-solicitation" }.count >= 2)
 
             // Flip one byte: the digest no longer matches, the cache is ignored.
             var bytes = try Data(contentsOf: URL(fileURLWithPath: rig.statePath))
@@ -104,7 +108,7 @@ import Testing
             // The LS hands out both RS URLs with a line-static block, so both families are tried.
             #expect(rig.log.contains("log callback: 35 - retry to send request."))
             #expect(rig.log.contains("RS End point: https://[::1]:"))
-            #expect(rig.journal(.rs).map(\.outcome) == ["fault:close", "ok"])
+            #expect(Array(rig.journal(.rs).map(\.outcome).prefix(2)) == ["fault:close", "ok"])
         }
     }
 

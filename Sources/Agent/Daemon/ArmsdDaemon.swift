@@ -121,8 +121,21 @@ public final class ArmsdDaemon {
                 if post.isConfigured && !post.succeeded {
                     return finish(.reboot)
                 }
-                if options.waitBeforeDaemonizing && !options.foreground { daemonize() }
-                return waitForPushPhase()
+                let end = pushPhase(answer)
+                if case .pull(let pullTrigger, let forget) = end {
+                    trigger = pullTrigger
+                    if forget { knowledge.rsEndpoint = nil }
+                    logger.info("reconfigure by ARMS pull requested")
+                    stopAllModules()
+                    continue
+                }
+                if case .methodFailed = end {
+                    trigger = "retry is over"
+                    logger.info("reconfigure by ARMS pull requested")
+                    stopAllModules()
+                    continue
+                }
+                return finish(end.code)
             case .failure(let code):
                 logger.error("arms_pull failed")
                 if code == .pull {
@@ -133,14 +146,6 @@ public final class ArmsdDaemon {
                 return finish(code)
             }
         }
-    }
-
-    /// The push phase (push-method-query, tunnels, heartbeats) is not part of this
-    /// build yet: after a successful pull the agent stays up, holding its
-    /// configuration, until it is told to stop.
-    func waitForPushPhase() -> Int32 {
-        logger.info("push phase not available in this build; waiting for a signal")
-        while true { pause() }
     }
 
     /// agent.md §4 step 11: how the daemon ends for a given result.

@@ -12,7 +12,7 @@ public final class TCPConnection {
     /// The socket descriptor, -1 once closed.
     public private(set) var fileDescriptor: Int32
 
-    private init(fileDescriptor: Int32, remote: SocketAddress, local: SocketAddress) {
+    init(fileDescriptor: Int32, remote: SocketAddress, local: SocketAddress) {
         self.fileDescriptor = fileDescriptor
         self.remoteAddress = remote
         self.localAddress = local

@@ -10,6 +10,9 @@ import Glibc
 /// a deadline. Single-threaded use; not `Sendable`. No call raises SIGPIPE (it is
 /// blocked and consumed per call, the process' signal actions stay untouched).
 /// One OpenSSL context per connection, freed with it, as libarms does.
+///
+/// The same type carries the accepted side of the https-simple listener
+/// (`TLSListener.accept`): after the handshake both sides read and write alike.
 public final class TLSClientConnection {
     /// The TLS server (also when reached through a proxy).
     public let serverAddress: SocketAddress
@@ -35,6 +38,8 @@ public final class TLSClientConnection {
     private let verifyState: UnsafeMutablePointer<carms_verify_state>
     /// After a fatal TLS error OpenSSL forbids SSL_shutdown.
     private var broken = false
+    /// The accepted side of a listener (handshake with `SSL_accept`).
+    private var isServer = false
 
     /// Connects and completes the handshake, or throws.
     ///
@@ -68,6 +73,18 @@ public final class TLSClientConnection {
         let connection = try TLSClientConnection(tcp: tcp, server: server, proxy: proxy, context: context,
                                                  policy: configuration.policy, timeouts: timeouts)
         try connection.handshake(until: handshakeDeadline)
+        return connection
+    }
+
+    /// The server side of an accepted TCP connection: takes ownership of `tcp`
+    /// and `context` (a `carms_server_ctx_new` context) and completes the
+    /// handshake by `deadline`, or throws (closing both).
+    static func serve(_ tcp: TCPConnection, context: OpaquePointer, deadline: ContinuousClock.Instant,
+                      timeouts: TransportTimeouts) throws(TransportError) -> TLSClientConnection {
+        let connection = try TLSClientConnection(tcp: tcp, server: tcp.remoteAddress, proxy: nil, context: context,
+                                                 policy: .remoteServer, timeouts: timeouts)
+        connection.isServer = true
+        try connection.handshake(until: deadline)
         return connection
     }
 
@@ -109,7 +126,8 @@ public final class TLSClientConnection {
         while true {
             var error: Int32 = 0
             var savedErrno: Int32 = 0
-            if carms_ssl_connect(ssl, &error, &savedErrno) == 1 { break }
+            let done = isServer ? carms_ssl_accept(ssl, &error, &savedErrno) : carms_ssl_connect(ssl, &error, &savedErrno)
+            if done == 1 { break }
             switch error {
             case SSL_ERROR_WANT_READ:
                 guard try waitFor(pollIn, on: fd, until: deadline) else { throw .timeout(.handshake) }
@@ -208,6 +226,47 @@ public final class TLSClientConnection {
                 broken = true
                 throw ioFailure("SSL_read", error: error, savedErrno: savedErrno)
             }
+        }
+    }
+
+    /// What a non-blocking read found.
+    public enum ReadResult: Equatable, Sendable {
+        /// Decrypted bytes (never empty).
+        case bytes([UInt8])
+        /// Nothing yet: wait for the socket to become readable (`poll` on `fileDescriptor`).
+        case wouldBlock
+        /// The peer ended the stream (close_notify, or a TCP close without it).
+        case closed
+    }
+
+    /// Reads at most `maxBytes` (≥ 1) without waiting: for callers that multiplex
+    /// several connections in one `poll(2)` loop. A renegotiation that needs to
+    /// write is treated as `wouldBlock` too (the next readable event retries).
+    public func readAvailable(upTo maxBytes: Int) throws(TransportError) -> ReadResult {
+        guard let ssl else { throw .closed }
+        precondition(maxBytes > 0, "read needs room for at least one byte")
+        var buffer = [UInt8](repeating: 0, count: min(maxBytes, Int(Int32.max)))
+        var error: Int32 = 0
+        var savedErrno: Int32 = 0
+        let count = buffer.withUnsafeMutableBytes {
+            carms_ssl_read(ssl, $0.baseAddress, Int32($0.count), &error, &savedErrno)
+        }
+        if count > 0 {
+            buffer.removeSubrange(Int(count)...)
+            return .bytes(buffer)
+        }
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .wouldBlock
+        case SSL_ERROR_ZERO_RETURN:
+            return .closed
+        default:
+            broken = true
+            if error == SSL_ERROR_SYSCALL, savedErrno == 0 {
+                carms_clear_errors()
+                return .closed
+            }
+            throw ioFailure("SSL_read", error: error, savedErrno: savedErrno)
         }
     }
 

@@ -56,6 +56,15 @@ typedef struct carms_verify_state {
 SSL_CTX *carms_client_ctx_new(void);
 
 /*
+ * A server context for the https-simple listener (push.md section 7.2):
+ * TLS 1.2-1.3 like the client, the peer is asked for a certificate; one it
+ * presents must verify against the trusted CA (validity dates ignored, depth
+ * 10), none at all is accepted.  Add the trust anchor with
+ * carms_ctx_trust_ca_pem and the SA identity with carms_ctx_use_identity_pem.
+ */
+SSL_CTX *carms_server_ctx_new(void);
+
+/*
  * Put the first certificate of a PEM text into the context's (empty) trust
  * store.  Returns 1 on success, 0 when no certificate could be parsed or the
  * store refused it.
@@ -118,6 +127,7 @@ void carms_clear_errors(void);
  * *sys_errno the errno the call left.
  */
 int carms_ssl_connect(SSL *ssl, int *ssl_error, int *sys_errno);
+int carms_ssl_accept(SSL *ssl, int *ssl_error, int *sys_errno);
 int carms_ssl_read(SSL *ssl, void *buf, int len, int *ssl_error, int *sys_errno);
 int carms_ssl_write(SSL *ssl, const void *buf, int len, int *ssl_error, int *sys_errno);
 int carms_ssl_shutdown(SSL *ssl);
