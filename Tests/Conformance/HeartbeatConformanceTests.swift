@@ -3,9 +3,9 @@ import MockCore
 import Testing
 
 /// armsd's heartbeats reach the mock's receiver once the agent is in PUSH_WAIT
-/// (heartbeat.md §6). Enable when the push loop hosts `HeartbeatSender`.
+/// (heartbeat.md §6).
 @Suite struct HeartbeatConformanceTests {
-    @Test(.disabled("needs the agent's push loop (PUSH_WAIT) to host HeartbeatSender"))
+    @Test
     func armsdHeartbeatsReachTheMockAtPushWait() async throws {
         var sa = SAProfile.demo
         sa.heartbeat = HeartbeatProfile(passphrase: "e2e-passphrase", interval: 1)

@@ -93,8 +93,10 @@ extension ArmsdDaemon {
         var hooks = PushLoopHooks()
         hooks.log = { [logger] line in logger.libarms(code: line.code, line.text) }
         hooks.stateChanged = { [unowned self] from, to in changeState(from: from, to: to) }
-        installHeartbeat(&hooks, answer: answer)
-        let loop = PushLoop(machine: machine, tlsConfiguration: tls, hooks: hooks) { runner.perform($0) }
+        let heartbeat = installHeartbeat(&hooks, answer: answer, family: family)
+        let loop = PushLoop(machine: machine, tlsConfiguration: tls, hooks: hooks) { [unowned self] in
+            perform($0, runner: runner, heartbeat: heartbeat)
+        }
         let end = loop.run()
         modules = runner.modules
         state = loop.machine.state
@@ -115,20 +117,43 @@ extension ArmsdDaemon {
         var hooks = PushLoopHooks()
         hooks.log = { [logger] line in logger.libarms(code: line.code, line.text) }
         hooks.stateChanged = { [unowned self] from, to in changeState(from: from, to: to) }
-        installHeartbeat(&hooks, answer: answer)
+        let heartbeat = installHeartbeat(&hooks, answer: answer, family: family)
         let server = TLSServerConfiguration(identity: identity, trustedCAPEM: knowledge.rsTrustAnchor)
-        let loop = SimplePushLoop(machine: machine, serverConfiguration: server, exchanger: exchanger, hooks: hooks) { runner.perform($0) }
+        let loop = SimplePushLoop(machine: machine, serverConfiguration: server, exchanger: exchanger, hooks: hooks) { [unowned self] in
+            perform($0, runner: runner, heartbeat: heartbeat)
+        }
         let end = loop.run()
         modules = runner.modules
         state = loop.machine.state
         return end
     }
 
-    /// The heartbeat wiring point (heartbeat.md §6: start on PUSH_WAIT, stop
-    /// when the push loop leaves it). The sender is built elsewhere; plugging it
-    /// in is: `hooks.timers.append(sender)`, `hooks.enteredPushWait = { sender.start(servers: answer.heartbeatServers, now: .now) }`,
-    /// `hooks.leftPushWait = { sender.stop() }`.
-    func installHeartbeat(_ hooks: inout PushLoopHooks, answer: ConfigSolicitationResult) {
-        _ = answer
+    /// Heartbeats (heartbeat.md §6): a sender hosted by the push loop's poll, started
+    /// when the state becomes PUSH_WAIT (first datagram at once), stopped with
+    /// `Stop heartbeat.` when the loop leaves it, sending only to servers of the RS
+    /// connection's address family. Ticks that fall inside a configure commit or
+    /// rollback (which block the loop) are skipped, not sent late.
+    func installHeartbeat(_ hooks: inout PushLoopHooks, answer: ConfigSolicitationResult, family: AddressFamily) -> HeartbeatSender {
+        let sender = HeartbeatSender(distributionID: distributionID, configuration: configuration, logger: logger)
+        sender.addressFamily = family == .ipv6 ? .ipv6 : .ipv4
+        let servers = answer.heartbeatServers
+        hooks.timers.append(sender)
+        hooks.enteredPushWait = { sender.start(servers: servers, now: .now) }
+        hooks.leftPushWait = { sender.stop() }
+        return sender
     }
+
+    /// Runs a push job, then drops the heartbeat ticks a configure step sat on.
+    func perform(_ work: PushWork, runner: PushOperationRunner, heartbeat: HeartbeatSender) -> PushWorkResult {
+        let result = runner.perform(work)
+        switch work {
+        case .configureStore, .configureCommit, .configureRevert: heartbeat.skipDueTicks(now: .now)
+        default: break
+        }
+        return result
+    }
+}
+
+extension HeartbeatSender: PushLoopTimer {
+    public func fire(now: ContinuousClock.Instant) { tick(now: now) }
 }
