@@ -53,18 +53,41 @@ final class PullRig: @unchecked Sendable {
         workPath = dir.path("work")
         let scripts = dir.path("scripts")
         try FileManager.default.createDirectory(atPath: scripts, withIntermediateDirectories: true)
-        // Each script records its name and arguments (one line, fields separated by |), and for start the config it got.
-        for name in ["start", "stop", "state-changed", "post-pull", "reboot"] {
+        // Each script records its name and arguments (one line, fields separated by |); start and
+        // reconfig also keep the config they got (config-<id>). The push scripts answer through their
+        // result file ($3) and exit with the number in `<name>-exit` when a test writes one.
+        for name in Self.scriptNames {
             var body = "printf '%s' \"\(name)\" >> \(recordPath)\nfor a in \"$@\"; do printf '|%s' \"$a\" >> \(recordPath); done\necho >> \(recordPath)\n"
-            if name == "start" { body += "cat \"$4\" > \(dir.path("config-"))$1\n" }
+            switch name {
+            case "start": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
+            case "reconfig": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
+            case "command": body += "printf 'ran:%s' \"$(cat \"$2\")\" > \"$3\"\n"
+            case "status": body += "printf 'status of %s:%s' \"$1\" \"$(cat \"$2\")\" > \"$3\"\n"
+            case "clear": body += "printf 'cleared %s' \"$1\" > \"$3\"\n"
+            default: break
+            }
+            body += "if [ -f \(dir.path(name + "-exit")) ]; then exit $(cat \(dir.path(name + "-exit"))); fi\nexit 0\n"
             try writeScript("\(scripts)/\(name)", body)
         }
         let generated = try String(contentsOfFile: runtime.dataDirectory!.armsdConfPath, encoding: .utf8)
         let conf = generated.split(separator: "\n").filter { !$0.hasPrefix("path-state-cache") }.joined(separator: "\n")
             + "\npath-state-cache: \(statePath)\n"
-            + ["start", "stop", "state-changed", "post-pull", "reboot"].map { "script-\($0): \(scripts)/\($0)" }.joined(separator: "\n") + "\n"
+            + Self.scriptNames.map { "script-\($0): \(scripts)/\($0)" }.joined(separator: "\n") + "\n"
         try conf.write(toFile: confPath, atomically: true, encoding: .utf8)
     }
+
+    static let scriptNames = ["start", "stop", "state-changed", "post-pull", "reboot", "reconfig", "command", "status", "clear"]
+
+    /// Makes the named script exit with `code` from its next run on.
+    func setScriptExit(_ name: String, _ code: Int32) throws {
+        try "\(code)\n".write(toFile: dir.path(name + "-exit"), atomically: true, encoding: .utf8)
+    }
+
+    /// The config the last `start` or `reconfig` of a module received.
+    func receivedConfig(_ module: UInt32) -> String? { try? String(contentsOfFile: dir.path("config-\(module)"), encoding: .utf8) }
+
+    /// The script calls of one script, arguments only.
+    func calls(of name: String) -> [[String]] { scriptCalls.filter { $0.first == name }.map { Array($0.dropFirst()) } }
 
     /// Starts the built `armsd` in the foreground, logging to a file.
     func startAgent(extra: [String] = []) throws -> RunningProcess {
