@@ -10,6 +10,7 @@ import MockCore
 /// ├── ca.pem            root CA the LS certificate chains to (armsd's path-root-ca)
 /// ├── initial-config    Initial-Config naming the mock's LS URLs (armsd's path-iconfig)
 /// ├── armsd.conf        armsd.conf for one SA; run `armsd -D -f DIR/armsd.conf -b DIR/work`
+/// ├── scripts/          demo callback scripts armsd.conf names (start, reconfig, command, …)
 /// ├── state/            armsd state caches, one file per distribution id
 /// └── control.json      {"control": "http://127.0.0.1:PORT", "pid": N} for the CLI
 /// ```
@@ -53,6 +54,7 @@ public struct DataDirectory: Sendable, Hashable {
     public var armsdConfPath: String { path + "/armsd.conf" }
     public var controlFilePath: String { path + "/control.json" }
     public var stateDirectoryPath: String { path + "/state" }
+    public var scriptsDirectoryPath: String { path + "/scripts" }
     /// Where an agent for `id` keeps its state cache (`path-state-cache`).
     public func stateCachePath(for id: DistributionID) -> String { stateDirectoryPath + "/" + id.description }
     /// The PID file armsd writes when it daemonizes (`path-pid`).
@@ -103,6 +105,9 @@ public struct DataDirectory: Sendable, Hashable {
         c.pathRootCA = rootCAPath
         c.pathStateCache = stateCachePath(for: sa.distributionID)
         c.pathPID = pidFilePath
+        for (script, _) in DemoScripts.bodies {
+            c.scripts[script] = scriptsDirectoryPath + "/" + DemoScripts.fileName(script)
+        }
         return c
     }
 
@@ -140,7 +145,10 @@ public struct DataDirectory: Sendable, Hashable {
         try create()
         try writeRootCA(pem: rootCAPEM)
         try writeInitialConfig(lsURLs: endpoints.lsURLs, retryInterval: retryInterval, retryMax: retryMax)
-        if let sa { try writeArmsdConf(for: sa) }
+        if let sa {
+            try writeDemoScripts()
+            try writeArmsdConf(for: sa)
+        }
         try writeControlFile(ControlFile(control: endpoints.control, pid: getpid()))
     }
 
@@ -173,6 +181,19 @@ public struct DataDirectory: Sendable, Hashable {
             + "# Run: armsd -D -f \(armsdConfPath) -b \(workDirectoryPath(for: sa.distributionID))\n"
         try Self.writeAtomically(header + text, to: armsdConfPath, mode: 0o600)
         return config
+    }
+
+    /// Writes the demo callback scripts into `scripts/` (mode 0755).
+    public func writeDemoScripts() throws(Failure) {
+        do {
+            try FileManager.default.createDirectory(atPath: scriptsDirectoryPath, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw Failure(path: scriptsDirectoryPath, message: "cannot create directory: \(Self.reason(error))")
+        }
+        for (script, body) in DemoScripts.bodies {
+            try Self.writeAtomically(DemoScripts.text(body), to: scriptsDirectoryPath + "/" + DemoScripts.fileName(script), mode: 0o755)
+        }
     }
 
     /// Writes `control.json` (mode 0600).
