@@ -178,6 +178,13 @@ enum SimpleRun {
         if case .bad = long.feed(Array("POST /\(String(repeating: "a", count: 81)) HTTP/1.0\r\n\r\n".utf8)) {} else { Issue.record("long URI accepted") }
         var line = SimpleRequestReader()
         if case .bad = line.feed(Array("POST / HTTP/1.0\r\nX: \(String(repeating: "b", count: 1100))\r\n\r\n".utf8)) {} else { Issue.record("long line accepted") }
+        // Wrong credentials end the request at the end of the head (401 without waiting for a body).
+        var guarded = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(guarded.feed(Array("POST / HTTP/1.0\r\nAuthorization: Basic eA==\r\n\r\n".utf8)) == .request(authorization: "Basic eA==", body: []))
+        var lowercase = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(lowercase.feed(Array("POST / HTTP/1.0\r\nauthorization: \(SimpleRun.auth)\r\n\r\n".utf8)) == .request(authorization: nil, body: []))
+        var good = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(good.feed(Array("POST / HTTP/1.0\r\nAuthorization: \(SimpleRun.auth)\r\n\r\n".utf8)) == .needMore)
         var chunked = SimpleRequestReader()
         #expect(chunked.feed(Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)) == .request(authorization: nil, body: Array("abc".utf8)))
     }

@@ -131,7 +131,7 @@ public struct SimplePushMachine {
             return [.log(.debug("bad request: \(reason)")),
                     .answer(connection: connection, bytes: HTTPServerResponse.simpleListenerRejection(.badRequest))]
         case .request(let connection, let authorization, let body):
-            guard authorization == settings.credentials.headerValue else {
+            guard SimpleRequestReader.authorized(authorization, settings.credentials) else {
                 return [.log(.debug("authentication failed")),
                         .answer(connection: connection, bytes: HTTPServerResponse.simpleListenerRejection(.unauthorized))]
             }
