@@ -30,9 +30,10 @@ enum SimpleRun {
     }
 
     static func confirmed(_ m: inout SimplePushMachine, now: ContinuousClock.Instant) -> [PushAction.Simple] {
-        let start = m.start(now: now)
-        var out = start
-        for (token, _, _) in posts(start) {
+        var out = m.start(now: now)
+        let up = m.handle(.listening, now: now)
+        out += up
+        for (token, _, _) in posts(up) {
             let response = ARMSResponse.standard(.pushConfirmationStart, .success, transactionID: 70418033)
             out += m.handle(.posted(token: token, .answered(response, local: try! SocketAddress.numeric(host: "127.0.0.1", port: 1))), now: now)
         }
@@ -69,6 +70,8 @@ enum SimpleRun {
     @Test func watchdogFailsTheMethod() {
         var m = SimpleRun.machine()
         _ = m.start(now: now)
+        #expect(m.nextDeadline == nil)
+        _ = m.handle(.listening, now: now)
         #expect(m.handle(.timer, now: now + .seconds(59)).isEmpty)
         let actions = m.handle(.timer, now: now + .seconds(60))
         #expect(SimpleRun.text(actions) == ["confirmation timeout", "Failed push confirmation by simple."])
@@ -137,7 +140,8 @@ enum SimpleRun {
         #expect(a4.contains(.state(from: .pushWait, to: .pushReboot)))
         #expect(a4.contains(.state(from: .pushReboot, to: .pushSendReady)))
         #expect(a4.contains(.listen(port: 10443)))
-        #expect(SimpleRun.posts(a4).count == 1)
+        #expect(SimpleRun.posts(a4).isEmpty)
+        #expect(SimpleRun.posts(m.handle(.listening, now: now)).count == 1)
         #expect(m.end == nil)
     }
 
@@ -205,5 +209,22 @@ enum SimpleRun {
         let none = PushMethodQuery.runMethods(["https-simple"], log: { logs.append($0.text) }) { _ in .methodFailed }
         #expect(none == .pull(trigger: "no push method", forgetEndpoint: false))
         #expect(logs == ["no push method."])
+    }
+
+    @Test func failingBindIsRetriedSevenTimesThenPull() {
+        var m = SimpleRun.machine()
+        let start = m.start(now: now)
+        #expect(start.last == .listen(port: 10443))
+        #expect(SimpleRun.posts(start).isEmpty)
+        var t = now
+        for k in 1...7 {
+            let a = m.handle(.listenFailed("in use"), now: t)
+            #expect(SimpleRun.text(a) == ["listen failed: in use, retry (\(k)/7) after 60 sec."])
+            #expect(m.nextDeadline == t + .seconds(60))
+            t = t + .seconds(60)
+            #expect(m.handle(.timer, now: t) == [.listen(port: 10443)])
+        }
+        let last = m.handle(.listenFailed("in use"), now: t)
+        #expect(last.last == .finish(.pull(trigger: "cannot listen", forgetEndpoint: false)))
     }
 }

@@ -234,7 +234,10 @@ public final class SimplePushLoop {
                 hooks.stateChanged(from, to)
                 if to == .pushWait { hooks.enteredPushWait() }
             case .listen(let port):
-                guard listener == nil else { break }
+                guard listener == nil else {
+                    follow = machine.handle(.listening, now: clock.now)
+                    break
+                }
                 do {
                     let host = machine.family == .ipv6 ? "::" : "0.0.0.0"
                     let address = try SocketAddress.numeric(host: host, port: bindPort ?? UInt16(clamping: port))
@@ -242,6 +245,7 @@ public final class SimplePushLoop {
                     listener = l
                     listenerAddress = l.localAddress
                     listening(l.localAddress)
+                    follow = machine.handle(.listening, now: clock.now)
                 } catch {
                     follow = machine.handle(.listenFailed("\(error)"), now: clock.now)
                 }
