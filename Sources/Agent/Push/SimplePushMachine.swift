@@ -458,7 +458,8 @@ public struct SimplePushMachine {
     }
 
     private func dumpDebugFacts() -> [String] {
-        ["Confirmed Protocol: \(family == .ipv6 ? "IPv6" : "IPv4")", "Push Method: simple", "Push Endpoint: \(pushEndpoint)"]
+        // agent.md §5.5: `Push Method: simple` + `SA Address: https://<addr>:<port>/`.
+        ["Confirmed Protocol: \(family == .ipv6 ? "IPv6" : "IPv4")", "Push Method: simple", "SA Address: \(pushEndpoint)"]
     }
 }
 
