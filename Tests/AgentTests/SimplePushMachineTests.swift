@@ -227,4 +227,15 @@ enum SimpleRun {
         let last = m.handle(.listenFailed("in use"), now: t)
         #expect(last.last == .finish(.pull(trigger: "cannot listen", forgetEndpoint: false)))
     }
+
+    @Test func confirmationDoneWithAnotherDistidStillConfirms() throws {
+        var m = SimpleRun.machine()
+        _ = m.start(now: now)
+        _ = m.handle(.listening, now: now)
+        let body = Array("<arms-message><arms-request type=\"push-confirmation-done\"><distribution-id>0001-0000-0000-0000-0000-0000-0000-0009</distribution-id><push-confirmation-done-request></push-confirmation-done-request></arms-request></arms-message>".utf8)
+        let a = m.handle(.request(connection: 2, authorization: SimpleRun.auth, body: body), now: now)
+        let answer = try #require(SimpleRun.answers(a).first)
+        #expect(answer.contains("<arms-response type=\"push-confirmation-done\"><result-code>423</result-code>"))
+        #expect(m.state == .pushWait)
+    }
 }

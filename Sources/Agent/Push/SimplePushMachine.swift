@@ -196,6 +196,9 @@ public struct SimplePushMachine {
             resultURL = url
         }
         let name = request.type.name
+        if request.type == .pushConfirmationDone, let d = request.distributionID, d != settings.distid {
+            return confirmationDone(connection, .distributionIDMismatch)
+        }
         let ids = transactionIDs
         let plan = PushRequestPlan.plan(request, distid: settings.distid, modules: modules, transactionIDs: { ids },
                                         configureBusy: configure != nil, dumpDebugFacts: { dumpDebugFacts() })
@@ -215,16 +218,7 @@ public struct SimplePushMachine {
             guard code == .success else { return [reply(code, body)] }
             return [startLog, reply(code, body), .log(.debug("[-] End \(name.rawValue)"))]
         case .confirmationDone:
-            var out: [PushAction.Simple] = [.log(.debug("[-] Start push-confirmation-done")),
-                                            answer(connection, .standard(.pushConfirmationDone, .success)),
-                                            .log(.debug("[-] End push-confirmation-done"))]
-            if !confirmed {
-                confirmed = true
-                everConfirmed = true
-                watchdog = nil
-                out += changeState(to: .pushWait)
-            }
-            return out
+            return confirmationDone(connection, .success)
         case .reboot:
             return [startLog, reply(.success), .log(.debug("[-] End reboot"))]
                 + finish(.reboot(trigger: "Reboot requested by RS"))
@@ -245,6 +239,21 @@ public struct SimplePushMachine {
             // push.md §5.3: start answer, close, then execute.
             return [startLog, reply(.success), .execute(token: token, work)]
         }
+    }
+
+    /// push.md §4.1: any answered push-confirmation-done (even 423) confirms;
+    /// the https-simple answer carries no transaction-id.
+    private mutating func confirmationDone(_ connection: Int, _ code: ResultCode) -> [PushAction.Simple] {
+        var out: [PushAction.Simple] = [.log(.debug("[-] Start push-confirmation-done")),
+                                        answer(connection, .standard(.pushConfirmationDone, code)),
+                                        .log(.debug("[-] End push-confirmation-done"))]
+        if !confirmed {
+            confirmed = true
+            everConfirmed = true
+            watchdog = nil
+            out += changeState(to: .pushWait)
+        }
+        return out
     }
 
     // MARK: work results
