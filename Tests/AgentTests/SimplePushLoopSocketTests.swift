@@ -178,4 +178,53 @@ extension PushRig {
         #expect(rig.waitEntered == 1)
         #expect(rig.messages.contains("log callback: 200 - listener: read timeout"))
     }
+
+    @Test func configureOverTheListenerReportsDoneAndConfirmsAgain() throws {
+        let rs = try ScriptedRS()
+        let rig = try PushRig()
+        let port = LockedBox<UInt16>(0)
+        let seen = LockedBox<[String]>([])
+        let job = BackgroundJob {
+            var notes: [String] = []
+            defer { seen.value = notes }
+            let confirmStart = "<arms-message><arms-response type=\"push-confirmation-start\"><result-code>100</result-code><description>Success</description><transaction-id>70418033</transaction-id><push-confirmation-start-response></push-confirmation-start-response></arms-response></arms-message>"
+            let confirmDone = armsRequest("push-confirmation-done", "<transaction-id>70418033</transaction-id><push-confirmation-done-request></push-confirmation-done-request>")
+            do {
+                let (c1, _) = try rs.receivePost()
+                try rs.answer(c1, confirmStart)
+                notes.append(try sendToListener(port: port.value, listenerRequest(confirmDone)))
+                let configure = armsRequest("configure-start", "<configure-start-request><module id=\"0\" version=\"1.1\">router-main</module><module id=\"1\" version=\"1.0\">filter-rules</module><module id=\"2\" version=\"1.0\">extra</module><md-config id=\"0\">hostname router02\n</md-config></configure-start-request>")
+                notes.append(try sendToListener(port: port.value, listenerRequest(configure)))
+                let (c2, done) = try rs.receivePost(seconds: 20)
+                notes.append(done)
+                let id = transactionID(in: done)
+                try rs.answer(c2, "<arms-message><arms-response type=\"configure-done\"><transaction-id>\(id)</transaction-id><result-code>100</result-code><description>Success</description></arms-response></arms-message>")
+                let (c3, again) = try rs.receivePost(seconds: 20)
+                notes.append(again)
+                try rs.answer(c3, confirmStart)
+                notes.append(try sendToListener(port: port.value, listenerRequest(confirmDone)))
+                notes.append(try sendToListener(port: port.value, listenerRequest(armsRequest("reboot", ""))))
+            } catch {
+                notes.append("RS error: \(error)")
+            }
+        }
+        let end = try rig.runSimple(urls: ["https://127.0.0.1:\(rs.port)/rs.cgi"], listenerPort: port)
+        #expect(job.wait(seconds: 60))
+        let notes = seen.value
+        #expect(end == .reboot(trigger: "Reboot requested by RS"))
+        try #require(notes.count == 6, "RS saw: \(notes)")
+        #expect(notes[0].contains("<arms-response type=\"push-confirmation-done\"><result-code>100</result-code>"))
+        #expect(notes[1].contains("<arms-response type=\"configure-start\"><transaction-id>2001</transaction-id><result-code>100</result-code>"))
+        #expect(notes[2].hasPrefix("POST /rs.cgi HTTP/1.1\r\n"))
+        #expect(notes[2].contains("<arms-request type=\"configure-done\"><transaction-result>100</transaction-result>"))
+        #expect(notes[2].contains("<transaction-id>2001</transaction-id>"))
+        #expect(notes[3].contains("<push-method>https-simple</push-method>"))
+        #expect(notes[4].contains("<arms-response type=\"push-confirmation-done\"><result-code>100</result-code>"))
+        #expect(notes[5].contains("<arms-response type=\"reboot\"><result-code>100</result-code>"))
+        #expect(rig.calls == ["reconfig 0 1.1 router-main \(rig.scratch.file("base"))/candidate-config/0 hostname router02"])
+        #expect(rig.stateLog == ["PULLDONE -> PUSH_SENDREADY", "PUSH_SENDREADY -> PUSH_WAIT", "PUSH_WAIT -> PUSH_REBOOT",
+                                 "PUSH_REBOOT -> PUSH_SENDREADY", "PUSH_SENDREADY -> PUSH_WAIT", "PUSH_WAIT -> PUSH_REBOOT"])
+        #expect(rig.waitEntered == 2)
+        #expect(rig.messages.contains("log callback: 73 - Execute configure commit"))
+    }
 }

@@ -30,9 +30,10 @@ enum SimpleRun {
     }
 
     static func confirmed(_ m: inout SimplePushMachine, now: ContinuousClock.Instant) -> [PushAction.Simple] {
-        let start = m.start(now: now)
-        var out = start
-        for (token, _, _) in posts(start) {
+        var out = m.start(now: now)
+        let up = m.handle(.listening, now: now)
+        out += up
+        for (token, _, _) in posts(up) {
             let response = ARMSResponse.standard(.pushConfirmationStart, .success, transactionID: 70418033)
             out += m.handle(.posted(token: token, .answered(response, local: try! SocketAddress.numeric(host: "127.0.0.1", port: 1))), now: now)
         }
@@ -69,6 +70,8 @@ enum SimpleRun {
     @Test func watchdogFailsTheMethod() {
         var m = SimpleRun.machine()
         _ = m.start(now: now)
+        #expect(m.nextDeadline == nil)
+        _ = m.handle(.listening, now: now)
         #expect(m.handle(.timer, now: now + .seconds(59)).isEmpty)
         let actions = m.handle(.timer, now: now + .seconds(60))
         #expect(SimpleRun.text(actions) == ["confirmation timeout", "Failed push confirmation by simple."])
@@ -137,7 +140,8 @@ enum SimpleRun {
         #expect(a4.contains(.state(from: .pushWait, to: .pushReboot)))
         #expect(a4.contains(.state(from: .pushReboot, to: .pushSendReady)))
         #expect(a4.contains(.listen(port: 10443)))
-        #expect(SimpleRun.posts(a4).count == 1)
+        #expect(SimpleRun.posts(a4).isEmpty)
+        #expect(SimpleRun.posts(m.handle(.listening, now: now)).count == 1)
         #expect(m.end == nil)
     }
 
@@ -178,6 +182,13 @@ enum SimpleRun {
         if case .bad = long.feed(Array("POST /\(String(repeating: "a", count: 81)) HTTP/1.0\r\n\r\n".utf8)) {} else { Issue.record("long URI accepted") }
         var line = SimpleRequestReader()
         if case .bad = line.feed(Array("POST / HTTP/1.0\r\nX: \(String(repeating: "b", count: 1100))\r\n\r\n".utf8)) {} else { Issue.record("long line accepted") }
+        // Wrong credentials end the request at the end of the head (401 without waiting for a body).
+        var guarded = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(guarded.feed(Array("POST / HTTP/1.0\r\nAuthorization: Basic eA==\r\n\r\n".utf8)) == .request(authorization: "Basic eA==", body: []))
+        var lowercase = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(lowercase.feed(Array("POST / HTTP/1.0\r\nauthorization: \(SimpleRun.auth)\r\n\r\n".utf8)) == .request(authorization: nil, body: []))
+        var good = SimpleRequestReader(credentials: PushFixtureRun.settings.credentials)
+        #expect(good.feed(Array("POST / HTTP/1.0\r\nAuthorization: \(SimpleRun.auth)\r\n\r\n".utf8)) == .needMore)
         var chunked = SimpleRequestReader()
         #expect(chunked.feed(Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)) == .request(authorization: nil, body: Array("abc".utf8)))
     }
@@ -198,5 +209,33 @@ enum SimpleRun {
         let none = PushMethodQuery.runMethods(["https-simple"], log: { logs.append($0.text) }) { _ in .methodFailed }
         #expect(none == .pull(trigger: "no push method", forgetEndpoint: false))
         #expect(logs == ["no push method."])
+    }
+
+    @Test func failingBindIsRetriedSevenTimesThenPull() {
+        var m = SimpleRun.machine()
+        let start = m.start(now: now)
+        #expect(start.last == .listen(port: 10443))
+        #expect(SimpleRun.posts(start).isEmpty)
+        var t = now
+        for k in 1...7 {
+            let a = m.handle(.listenFailed("in use"), now: t)
+            #expect(SimpleRun.text(a) == ["listen failed: in use, retry (\(k)/7) after 60 sec."])
+            #expect(m.nextDeadline == t + .seconds(60))
+            t = t + .seconds(60)
+            #expect(m.handle(.timer, now: t) == [.listen(port: 10443)])
+        }
+        let last = m.handle(.listenFailed("in use"), now: t)
+        #expect(last.last == .finish(.pull(trigger: "cannot listen", forgetEndpoint: false)))
+    }
+
+    @Test func confirmationDoneWithAnotherDistidStillConfirms() throws {
+        var m = SimpleRun.machine()
+        _ = m.start(now: now)
+        _ = m.handle(.listening, now: now)
+        let body = Array("<arms-message><arms-request type=\"push-confirmation-done\"><distribution-id>0001-0000-0000-0000-0000-0000-0000-0009</distribution-id><push-confirmation-done-request></push-confirmation-done-request></arms-request></arms-message>".utf8)
+        let a = m.handle(.request(connection: 2, authorization: SimpleRun.auth, body: body), now: now)
+        let answer = try #require(SimpleRun.answers(a).first)
+        #expect(answer.contains("<arms-response type=\"push-confirmation-done\"><result-code>423</result-code>"))
+        #expect(m.state == .pushWait)
     }
 }

@@ -13,8 +13,23 @@ struct SimpleRequestReader {
     private var parser = HTTPRequestParser(limits: HTTPLimits(maxLineLength: 1024, maxHeadLength: 16384, maxBodyLength: 1 << 20))
     private var raw: [UInt8]?
     private var authorization: String?
+    /// When set, a head without these credentials ends the request at once
+    /// (libarms answers 401 at the end of the head, without reading a body).
+    var credentials: BasicCredentials?
     static let endTag = Array("</arms-message>".utf8)
     static let maxRaw = 1 << 20
+
+    init(credentials: BasicCredentials? = nil) {
+        self.credentials = credentials
+    }
+
+    /// libarms' check (push.md §7.3): an `Authorization` line (name case-sensitive)
+    /// with `Basic` credentials equal to the distid and rs-preshared-key.
+    static func authorized(_ value: String?, _ credentials: BasicCredentials) -> Bool {
+        guard let value, value.hasPrefix("Basic "),
+              let given = try? BasicCredentials(parsingHeaderValue: value) else { return false }
+        return given.user == credentials.user && given.password == credentials.password
+    }
 
     mutating func feed(_ bytes: [UInt8]) -> Outcome {
         if raw != nil { return rawFeed(bytes) }
@@ -22,11 +37,15 @@ struct SimpleRequestReader {
         do {
             request = try parser.feed(bytes)
         } catch {
+            if let head = parser.head { return rejectUnauthorized(head) ?? .bad("\(error)") }
             return .bad("\(error)")
         }
-        if let head = parser.head, head.target.utf8.count > 80 { return .bad("request URI too long") }
+        if let head = parser.head {
+            if head.target.utf8.count > 80 { return .bad("request URI too long") }
+            if let refusal = rejectUnauthorized(head) { return refusal }
+        }
         guard let request else { return .needMore }
-        authorization = request.head.headers["Authorization"]
+        authorization = Self.authorization(request.head)
         if !request.body.isEmpty || !request.head.headers.values(for: "Transfer-Encoding").isEmpty {
             return .request(authorization: authorization, body: request.body)
         }
@@ -39,6 +58,17 @@ struct SimpleRequestReader {
         if raw!.count > Self.maxRaw { return .bad("request too long") }
         if containsEndTag(raw!) { return .request(authorization: authorization, body: raw!) }
         return .needMore
+    }
+
+    static func authorization(_ head: HTTPRequestHead) -> String? {
+        head.headers.fields.first { $0.name == "Authorization" && $0.value.hasPrefix("Basic ") }?.value
+            ?? head.headers.fields.first { $0.name == "Authorization" }?.value
+    }
+
+    private func rejectUnauthorized(_ head: HTTPRequestHead) -> Outcome? {
+        guard let credentials else { return nil }
+        let value = Self.authorization(head)
+        return Self.authorized(value, credentials) ? nil : .request(authorization: value, body: [])
     }
 
     /// The peer closed its side: a raw body ends here.
@@ -148,7 +178,8 @@ public final class SimplePushLoop {
     private func acceptOne() {
         do {
             guard let connection = try listener?.accept() else { return }
-            peers[nextPeer] = Peer(connection: connection, deadline: clock.now + readTimeout)
+            peers[nextPeer] = Peer(connection: connection, reader: SimpleRequestReader(credentials: machine.settings.credentials),
+                                   deadline: clock.now + readTimeout)
             nextPeer += 1
         } catch {
             hooks.log(.debug("listener: \(error)"))
@@ -203,7 +234,10 @@ public final class SimplePushLoop {
                 hooks.stateChanged(from, to)
                 if to == .pushWait { hooks.enteredPushWait() }
             case .listen(let port):
-                guard listener == nil else { break }
+                guard listener == nil else {
+                    follow = machine.handle(.listening, now: clock.now)
+                    break
+                }
                 do {
                     let host = machine.family == .ipv6 ? "::" : "0.0.0.0"
                     let address = try SocketAddress.numeric(host: host, port: bindPort ?? UInt16(clamping: port))
@@ -211,6 +245,7 @@ public final class SimplePushLoop {
                     listener = l
                     listenerAddress = l.localAddress
                     listening(l.localAddress)
+                    follow = machine.handle(.listening, now: clock.now)
                 } catch {
                     follow = machine.handle(.listenFailed("\(error)"), now: clock.now)
                 }

@@ -26,6 +26,12 @@ public struct SimplePushMachine {
     private var posts: [Int: Post] = [:]
     private var watchdog: ContinuousClock.Instant?
     private var configure: PendingConfigure?
+    private var listenFailures = 0
+    private var listenRetryAt: ContinuousClock.Instant?
+
+    /// push.md §7.1: a failing bind is retried 7 times, 60 s apart, then the loop ends with pull.
+    public static let listenRetryMax = 7
+    public static let listenRetryWait: Duration = .seconds(60)
 
     /// push.md §4.2 step 6.
     public static let confirmationTimeout: Duration = .seconds(60)
@@ -75,7 +81,7 @@ public struct SimplePushMachine {
 
     public var nextDeadline: ContinuousClock.Instant? {
         guard end == nil else { return nil }
-        return [watchdog, configure?.retryAt].compactMap { $0 }.min()
+        return [watchdog, configure?.retryAt, listenRetryAt].compactMap { $0 }.min()
     }
 
     /// Pending async transactions (check-transaction, the 406 limit).
@@ -99,7 +105,16 @@ public struct SimplePushMachine {
 
     private mutating func confirm(now: ContinuousClock.Instant) -> [PushAction.Simple] {
         confirmed = false
-        var out: [PushAction.Simple] = [.log(LibarmsLog(70, "Start push confirmation")), .listen(port: port)]
+        watchdog = nil
+        listenFailures = 0
+        listenRetryAt = nil
+        return [.log(LibarmsLog(70, "Start push confirmation")), .listen(port: port)]
+    }
+
+    /// The listener is up: start the watchdog and POST the confirmation starts.
+    private mutating func listening(now: ContinuousClock.Instant) -> [PushAction.Simple] {
+        var out: [PushAction.Simple] = []
+        listenRetryAt = nil
         watchdog = now + Self.confirmationTimeout
         let request = ARMSRequest(type: .pushConfirmationStart, distributionID: settings.distid,
                                   description: settings.description,
@@ -124,14 +139,21 @@ public struct SimplePushMachine {
     public mutating func handle(_ event: SimplePushEvent, now: ContinuousClock.Instant) -> [PushAction.Simple] {
         guard end == nil else { return [] }
         switch event {
+        case .listening:
+            return listening(now: now)
         case .listenFailed(let reason):
-            return [.log(.debug("listen failed: \(reason)"))]
-                + finish(.pull(trigger: "cannot listen", forgetEndpoint: false))
+            listenFailures += 1
+            guard listenFailures <= Self.listenRetryMax else {
+                return [.log(.debug("listen failed: \(reason)"))]
+                    + finish(.pull(trigger: "cannot listen", forgetEndpoint: false))
+            }
+            listenRetryAt = now + Self.listenRetryWait
+            return [.log(.debug("listen failed: \(reason), retry (\(listenFailures)/\(Self.listenRetryMax)) after 60 sec."))]
         case .badRequest(let connection, let reason):
             return [.log(.debug("bad request: \(reason)")),
                     .answer(connection: connection, bytes: HTTPServerResponse.simpleListenerRejection(.badRequest))]
         case .request(let connection, let authorization, let body):
-            guard authorization == settings.credentials.headerValue else {
+            guard SimpleRequestReader.authorized(authorization, settings.credentials) else {
                 return [.log(.debug("authentication failed")),
                         .answer(connection: connection, bytes: HTTPServerResponse.simpleListenerRejection(.unauthorized))]
             }
@@ -174,6 +196,9 @@ public struct SimplePushMachine {
             resultURL = url
         }
         let name = request.type.name
+        if request.type == .pushConfirmationDone, let d = request.distributionID, d != settings.distid {
+            return confirmationDone(connection, .distributionIDMismatch)
+        }
         let ids = transactionIDs
         let plan = PushRequestPlan.plan(request, distid: settings.distid, modules: modules, transactionIDs: { ids },
                                         configureBusy: configure != nil, dumpDebugFacts: { dumpDebugFacts() })
@@ -193,16 +218,7 @@ public struct SimplePushMachine {
             guard code == .success else { return [reply(code, body)] }
             return [startLog, reply(code, body), .log(.debug("[-] End \(name.rawValue)"))]
         case .confirmationDone:
-            var out: [PushAction.Simple] = [.log(.debug("[-] Start push-confirmation-done")),
-                                            answer(connection, .standard(.pushConfirmationDone, .success)),
-                                            .log(.debug("[-] End push-confirmation-done"))]
-            if !confirmed {
-                confirmed = true
-                everConfirmed = true
-                watchdog = nil
-                out += changeState(to: .pushWait)
-            }
-            return out
+            return confirmationDone(connection, .success)
         case .reboot:
             return [startLog, reply(.success), .log(.debug("[-] End reboot"))]
                 + finish(.reboot(trigger: "Reboot requested by RS"))
@@ -223,6 +239,21 @@ public struct SimplePushMachine {
             // push.md §5.3: start answer, close, then execute.
             return [startLog, reply(.success), .execute(token: token, work)]
         }
+    }
+
+    /// push.md §4.1: any answered push-confirmation-done (even 423) confirms;
+    /// the https-simple answer carries no transaction-id.
+    private mutating func confirmationDone(_ connection: Int, _ code: ResultCode) -> [PushAction.Simple] {
+        var out: [PushAction.Simple] = [.log(.debug("[-] Start push-confirmation-done")),
+                                        answer(connection, .standard(.pushConfirmationDone, code)),
+                                        .log(.debug("[-] End push-confirmation-done"))]
+        if !confirmed {
+            confirmed = true
+            everConfirmed = true
+            watchdog = nil
+            out += changeState(to: .pushWait)
+        }
+        return out
     }
 
     // MARK: work results
@@ -380,6 +411,10 @@ public struct SimplePushMachine {
 
     private mutating func timer(now: ContinuousClock.Instant) -> [PushAction.Simple] {
         var out: [PushAction.Simple] = []
+        if let due = listenRetryAt, due <= now {
+            listenRetryAt = nil
+            out.append(.listen(port: port))
+        }
         if let due = configure?.retryAt, due <= now {
             out += sendConfigureDone()
         }
@@ -432,13 +467,16 @@ public struct SimplePushMachine {
     }
 
     private func dumpDebugFacts() -> [String] {
-        ["Confirmed Protocol: \(family == .ipv6 ? "IPv6" : "IPv4")", "Push Method: simple", "Push Endpoint: \(pushEndpoint)"]
+        // agent.md §5.5: `Push Method: simple` + `SA Address: https://<addr>:<port>/`.
+        ["Confirmed Protocol: \(family == .ipv6 ? "IPv6" : "IPv4")", "Push Method: simple", "SA Address: \(pushEndpoint)"]
     }
 }
 
 /// What happens to the https-simple machine.
 public enum SimplePushEvent: Equatable, Sendable {
-    /// The listener could not be opened.
+    /// The listener is bound (answer to `.listen`).
+    case listening
+    /// The listener could not be opened (answer to `.listen`).
     case listenFailed(String)
     /// A complete request on an accepted connection: its `Authorization` header value (nil: absent) and body.
     case request(connection: Int, authorization: String?, body: [UInt8])
@@ -455,7 +493,8 @@ extension PushAction {
     public enum Simple: Equatable, Sendable {
         case log(LibarmsLog)
         case state(from: AgentState, to: AgentState)
-        /// Open the TLS listener on the wildcard address of the family (if not open).
+        /// Open the TLS listener on the wildcard address of the family (if not open);
+        /// answer `.listening` or `.listenFailed`.
         case listen(port: Int)
         case closeListener
         /// Write these bytes on the accepted connection, then close it (close_notify).
