@@ -3,15 +3,18 @@ import MockCore
 import MockService
 import Testing
 
-/// The built `armsd` against the mock LS/RS over real TLS on loopback, up to PULLDONE.
+/// The built `armsd` against the mock LS/RS over real TLS on loopback: the pull, up to
+/// PULLDONE, and the hand-over to the push phase.
 @Suite(.serialized) struct PullConformanceTests {
     @Test func firstBootPullsThroughLSAndRSRunsScriptsAndSavesTheCache() async throws {
         try await PullRig.with { rig in
             let agent = try rig.startAgent()
             try await rig.waitForLog("state cache saved", agent: agent)
             try await waitUntil("post-pull script") { rig.scriptCalls.contains { $0.first == "post-pull" } }
+            try await rig.waitForPushReady(agent: agent)
 
-            #expect(Array(rig.stateChanges.prefix(3)) == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE"])
+            #expect(rig.stateChanges == ["INITIAL -> LSPULL", "LSPULL -> RSPULL", "RSPULL -> PULLDONE",
+                                         "PULLDONE -> PUSH_SENDREADY", "PUSH_SENDREADY -> PUSH_WAIT"])
             for line in ["no state cache file - try LS-PULL", "log callback: 2 - Pull from LS.", "log callback: 3 - LS Access Done",
                          "log callback: 6 - RS Access Done", "initial configuration succeeded"] {
                 #expect(rig.log.contains(line), "\(line)")
@@ -19,11 +22,12 @@ import Testing
             // Scripts, with armsd's arguments: start <id> <version> <info> <config file>; then post-pull.
             let calls = rig.scriptCalls
             let starts = calls.filter { $0.first == "start" }
-            #expect(Array(starts.prefix(2)).map { Array($0.prefix(4)) } == [["start", "0", "1.0", ""], ["start", "1", "1.0", "router-main"]])
+            #expect(starts.map { Array($0.prefix(4)) } == [["start", "0", "1.0", ""], ["start", "1", "1.0", "router-main"]])
             #expect(starts.allSatisfy { $0.count == 5 && $0[4].hasPrefix(rig.workPath + "/tmp/") })
             #expect(try String(contentsOfFile: rig.dir.path("config-1"), encoding: .utf8) == SAProfile.demo.modules[1].config)
-            #expect(Array(calls.filter { $0.first == "state-changed" }.map { Array($0.dropFirst()) }.prefix(3))
-                    == [["INITIAL", "LSPULL"], ["LSPULL", "RSPULL"], ["RSPULL", "PULLDONE"]])
+            #expect(calls.filter { $0.first == "state-changed" }.map { Array($0.dropFirst()) }
+                    == [["INITIAL", "LSPULL"], ["LSPULL", "RSPULL"], ["RSPULL", "PULLDONE"],
+                        ["PULLDONE", "PUSH_SENDREADY"], ["PUSH_SENDREADY", "PUSH_WAIT"]])
             // post-pull follows the first pull's start scripts.
             let firstPostPull = try #require(calls.firstIndex { $0.first == "post-pull" })
             #expect(calls[..<firstPostPull].filter { $0.first == "start" }.count == 2)
@@ -34,9 +38,9 @@ import Testing
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
             // The mock saw one LS and one RS exchange, both answered 100.
             #expect(rig.journal(.ls).map(\.resultCode) == [100])
-            // (After PULLDONE the agent goes on with push-method-query; only the pull is checked here.)
-            #expect(rig.journal(.rs).first?.resultCode == 100)
-            #expect(rig.journal(.rs).first?.messageType == "config-solicitation")
+            // Then push-method-query on the same RS (push.md §3.1), answered 100.
+            #expect(rig.journal(.rs).map(\.resultCode) == [100, 100])
+            #expect(rig.journal(.rs).map(\.messageType) == ["config-solicitation", "push-method-query"])
 
             // SIGTERM: "signal 15 caught. exit.", status 1, working directory removed.
             #expect(try await agent.stop() == 1)
@@ -58,8 +62,8 @@ import Testing
             #expect(rig.log.contains("log callback: 5 - Skip LS access.  Pull from RS."))
             #expect(Array(rig.stateChanges.prefix(2)) == ["INITIAL -> RSPULL", "RSPULL -> PULLDONE"])
             #expect(rig.journal(.ls).count == 1, "the LS was not asked again")
-            // Each run pulled from the RS (push-method-query traffic after PULLDONE not counted).
-            #expect(rig.journal(.rs).filter { $0.messageType == "config-solicitation" }.count >= 2)
+            // Each run pulled from the RS once (push-method-query traffic after PULLDONE not counted).
+            #expect(rig.journal(.rs).filter { $0.messageType == "config-solicitation" }.count == 2)
 
             // Flip one byte: the digest no longer matches, the cache is ignored.
             var bytes = try Data(contentsOf: URL(fileURLWithPath: rig.statePath))
