@@ -57,7 +57,8 @@ final class PullRig: @unchecked Sendable {
         // reconfig also keep the config they got (config-<id>). The push scripts answer through their
         // result file ($3) and exit with the number in `<name>-exit` when a test writes one.
         for name in Self.scriptNames {
-            var body = "printf '%s' \"\(name)\" >> \(recordPath)\nfor a in \"$@\"; do printf '|%s' \"$a\" >> \(recordPath); done\necho >> \(recordPath)\n"
+            // One append per call, so that agents running the scripts at the same time never interleave lines.
+            var body = "line='\(name)'\nfor a in \"$@\"; do line=\"$line|$a\"; done\nprintf '%s\\n' \"$line\" >> \(recordPath)\n"
             switch name {
             case "start": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
             case "reconfig": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
