@@ -45,4 +45,59 @@ import Testing
         #expect(try await serve.stop(signal: SIGTERM) == 0)
         #expect(!FileManager.default.fileExists(atPath: files.directory + "/control.json"))
     }
+
+    /// The README's session: `serve`, `armsd` on the armsd.conf and demo scripts it wrote,
+    /// then `warplink-mock push …` from another process, and the scripts' output on armsd's stdout.
+    @Test func readmeSessionPushesAConfigThroughTheCLI() async throws {
+        let dir = try TemporaryDirectory("session")
+        let mock = try Repository.executable("warplink-mock")
+        let serve = try RunningProcess(mock, ["serve", "--data", dir.path("data"), "--ls-port", "0", "--rs-port", "0", "--tunnel-port", "0",
+                                              "--heartbeat-port", "0", "--control-port", "0"])
+        let line = try await serve.waitForLine(containing: "\"event\":\"ready\"")
+        let ready = try JSONDecoder().decode(Ready.self, from: Data(line.utf8))
+        let files = try #require(ready.data)
+        let sa = try #require(ready.sas.first)
+        let agent = try RunningProcess(try Repository.executable("armsd"), ["-D", "-b", dir.path("work"), "-f", files.armsdConf])
+        do {
+            // The demo state-changed script prints every state on armsd's stdout.
+            _ = try await agent.waitForLine(containing: "[state] PUSH_SENDREADY -> PUSH_WAIT", timeout: 30)
+            #expect(agent.stdout.contains("[start] module 1 version 1.0 info 'router-main':"))
+
+            let config = dir.path("router.conf")
+            try "hostname edge-router-7\ninterface lan0 address 10.0.0.1/24\n".write(toFile: config, atomically: true, encoding: .utf8)
+            let configure = try RunningProcess(mock, ["push", "configure", "--data", files.directory, "--sa", sa, "--module", "1",
+                                                      "--config", config])
+            #expect(try await configure.waitExit(timeout: 60) == 0, "\(configure.stdout)\(configure.stderr)")
+            #expect(configure.stdout.contains("transaction-result: 100"), "\(configure.stdout)")
+            _ = try await agent.waitForLine(containing: "    | hostname edge-router-7", timeout: 10)
+            #expect(agent.stdout.contains("[reconfig] module 1 version 1.0 info 'router-main' from "))
+
+            // After a configure the tunnel confirms again; the CLI waits until the SA is push-ready
+            // or says why not.
+            var answer = ""
+            for _ in 0..<100 where answer.isEmpty {
+                let command = try RunningProcess(mock, ["push", "md-command", "--data", files.directory, "--sa", sa, "--module", "1",
+                                                        "--command", "show version"])
+                if try await command.waitExit(timeout: 30) == 0 { answer = command.stdout } else {
+                    #expect(command.stderr.contains("not push-ready"), "\(command.stderr)")
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(answer.contains("module 1 ran: show version"), "\(answer)")
+
+            // Errors are clear and exit non-zero: an unknown operation, an SA that is not push-ready.
+            let unknown = try RunningProcess(mock, ["push", "frobnicate", "--data", files.directory, "--sa", sa])
+            #expect(try await unknown.waitExit() != 0)
+            #expect(unknown.stderr.contains("frobnicate"), "\(unknown.stderr)")
+            let absent = try RunningProcess(mock, ["push", "reboot", "--data", files.directory, "--sa", "0001-0000-0000-0000-0000-0000-0000-0099"])
+            #expect(try await absent.waitExit() != 0)
+            #expect(!absent.stderr.isEmpty)
+        } catch {
+            _ = try? await agent.stop()
+            _ = try? await serve.stop()
+            throw error
+        }
+        #expect(try await agent.stop() == 1)
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+    }
 }
