@@ -102,10 +102,15 @@ carms_ssl_attach_verify_state(SSL *ssl, carms_verify_state *state)
 /* ------------------------------------------------------------------ */
 /* context                                                             */
 
-SSL_CTX *
-carms_client_ctx_new(void)
+/*
+ * A context for one side: TLS 1.2 to 1.3, partial writes, no session cache,
+ * peer certificates checked by carms_verify_callback (a server asks for a
+ * client certificate but does not require one).
+ */
+static SSL_CTX *
+carms_ctx_new(const SSL_METHOD *method, uint64_t options)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX *ctx = SSL_CTX_new(method);
 
     if (ctx == NULL)
         return NULL;
@@ -117,7 +122,7 @@ carms_client_ctx_new(void)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_options(ctx, options);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, carms_verify_callback);
     SSL_CTX_set_verify_depth(ctx, CARMS_VERIFY_DEPTH);
@@ -125,26 +130,15 @@ carms_client_ctx_new(void)
 }
 
 SSL_CTX *
+carms_client_ctx_new(void)
+{
+    return carms_ctx_new(TLS_client_method(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+
+SSL_CTX *
 carms_server_ctx_new(void)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-
-    if (ctx == NULL)
-        return NULL;
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    /* Ask for a client certificate but do not require one. */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, carms_verify_callback);
-    SSL_CTX_set_verify_depth(ctx, CARMS_VERIFY_DEPTH);
-    return ctx;
+    return carms_ctx_new(TLS_server_method(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
 }
 
 static X509 *

@@ -35,6 +35,7 @@ public final class TCPConnection {
         }
         var ok = false
         defer { if !ok { Glibc.close(fd) } }
+        disableNagle(fd)
 
         let started = address.withSockAddr { sa, length in Glibc.connect(fd, sa, length) }
         if started != 0 {
@@ -51,6 +52,15 @@ public final class TCPConnection {
         }
         ok = true
         return TCPConnection(fileDescriptor: fd, remote: address, local: local)
+    }
+
+    /// Sends small writes at once. The agent writes a tunnel chunk as header, data and
+    /// CRLF, each its own TLS record (as libarms does); with Nagle's algorithm the second
+    /// record waits for the peer's delayed ACK, up to 40 ms per message on Linux. The
+    /// records and their bytes stay the same.
+    static func disableNagle(_ fd: Int32) {
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Reads at most `maxBytes` once data is there; `[]` means the peer closed.

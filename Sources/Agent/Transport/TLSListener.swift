@@ -92,6 +92,7 @@ public final class TLSListener {
         }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        TCPConnection.disableNagle(fd)
         guard let remote = socketAddress(of: fd, peer: true), let local = socketAddress(of: fd, peer: false) else {
             Glibc.close(fd)
             return nil

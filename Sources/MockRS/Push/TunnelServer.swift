@@ -56,6 +56,18 @@ public final class TunnelServer: Sendable {
     struct State: Sendable {
         var engine: PushEngine
         var channels: [Int: Channel] = [:]
+        /// Callers of `wait(for:)`, by token: the operation they wait for and how to wake them.
+        var waiters: [Int: (operation: Int, wake: CheckedContinuation<Void, Never>)] = [:]
+        var nextWaiter = 0
+
+        /// Wakes every waiter whose operation finished (or was forgotten).
+        mutating func wakeFinished() {
+            guard !waiters.isEmpty else { return }
+            for (token, waiter) in waiters where engine.result(waiter.operation)?.isFinished ?? true {
+                waiters.removeValue(forKey: token)
+                waiter.wake.resume()
+            }
+        }
     }
 
     private let state: NIOLockedValueBox<State>
@@ -162,7 +174,10 @@ public final class TunnelServer: Sendable {
         Task {
             let answer = await SimpleClient.exchange(endpoint: endpoint, request: arms, credentials: credentials,
                                                      timeout: simpleTimeout, group: group)
-            state.withLockedValue { $0.engine.simpleReply(id, answer) }
+            state.withLockedValue { s in
+                s.engine.simpleReply(id, answer)
+                s.wakeFinished()
+            }
             journalSimple(sa: sa.description, type: arms.type.attribute, answer, detail: "operation \(id) to \(endpoint)")
         }
         return id
@@ -197,7 +212,10 @@ public final class TunnelServer: Sendable {
             }
             return ARMSAnswer.reply(start, facts: admitted.facts(detail: "https-simple confirmation \(start.transactionID ?? 0), endpoint \(endpoint)"))
         }
-        let (answer, detail) = state.withLockedValue { $0.engine.simpleDone(request, sa: sa) }
+        let (answer, detail) = state.withLockedValue { s in
+            defer { s.wakeFinished() }
+            return s.engine.simpleDone(request, sa: sa)
+        }
         var facts = admitted.facts(detail: detail)
         facts.outcome = detail.contains("unknown") ? PushOutcome.unknownTransaction : ExchangeOutcome.ok
         var reply = ARMSAnswer.reply(answer, facts: facts)
@@ -224,19 +242,30 @@ public final class TunnelServer: Sendable {
         return await wait(for: id, timeout: timeout) ?? PushOperationResult(id: id, sa: sa.description, operation: request.operation)
     }
 
-    /// Waits (polling, bounded) until the operation finished; marks it `timed-out` when
-    /// `timeout` passes and `expire` is true. `nil` for an unknown id.
+    /// Waits until the operation finished or `timeout` passed (woken by the state change
+    /// that finishes it, no polling); marks it `timed-out` when `timeout` passes and
+    /// `expire` is true. `nil` for an unknown id.
     public func wait(for id: Int, timeout: Duration, expire: Bool = true) async -> PushOperationResult? {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            guard let r = result(id) else { return nil }
-            if r.isFinished { return r }
-            if ContinuousClock.now >= deadline || Task.isCancelled {
-                if expire { perform { (e: inout PushEngine) -> (Void, [PushAction]) in ((), e.expire(id)) } }
-                return result(id)
+        guard let first = result(id) else { return nil }
+        if first.isFinished { return first }
+        await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
+            let token = state.withLockedValue { s -> Int? in
+                if s.engine.result(id)?.isFinished ?? true { return nil }
+                s.nextWaiter += 1
+                s.waiters[s.nextWaiter] = (id, wake)
+                return s.nextWaiter
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            guard let token else { return wake.resume() }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: token) }
+                waiter?.wake.resume()
+            }
         }
+        if expire, result(id)?.isFinished == false {
+            perform { (e: inout PushEngine) -> (Void, [PushAction]) in ((), e.expire(id)) }
+        }
+        return result(id)
     }
 
     public func result(_ id: Int) -> PushOperationResult? { state.withLockedValue { $0.engine.result(id) } }
@@ -268,6 +297,7 @@ public final class TunnelServer: Sendable {
             do throws(E) {
                 let (value, actions) = try step(&s.engine)
                 for action in actions { carryOut(action, &s) }
+                s.wakeFinished()
                 return .success(value)
             } catch {
                 return .failure(error)
