@@ -5,6 +5,7 @@ import Logging
 import MockCore
 import MockRS
 import NIOCore
+import ServiceLifecycle
 
 /// The loopback JSON-over-HTTP control API (docs/control-api.md) over a fleet store, a
 /// journal and a status provider. It binds 127.0.0.1 only.
@@ -28,7 +29,7 @@ public actor ControlAPI {
     public nonisolated let requestedPort: Int
     public nonisolated let maxBodySize: Int
     private let handlers: Handlers
-    private var running: (task: Task<Void, Never>, port: Int)?
+    private var running: (task: Task<Void, Never>, port: Int, group: ServiceGroup)?
     /// The launch in progress, so that concurrent `start()` calls share it.
     private var startup: Task<Int, any Error>?
 
@@ -96,12 +97,16 @@ public actor ControlAPI {
             configuration: .init(address: .hostname("127.0.0.1", port: requestedPort), serverName: "warplink-mock"),
             onServerRunning: { channel in portSink.yield(channel.localAddress?.port ?? 0) },
             logger: logger)
+        // In a service group of its own, so that stop() can shut it down gracefully: the
+        // listener closes first, then open connections finish. (Cancelling the server task
+        // instead can race a connection being accepted at that moment.)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task {
-            do { try await app.run() } catch { failure.set(error) }
+            do { try await group.run() } catch { failure.set(error) }
             portSink.finish()
         }
         for await port in ports {
-            running = (task, port)
+            running = (task, port, group)
             return port
         }
         throw StartError(description: "control API: cannot listen on 127.0.0.1:\(requestedPort): "
@@ -119,13 +124,16 @@ public actor ControlAPI {
     public func stop() async {
         guard let running else { return }
         self.running = nil
-        running.task.cancel()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await running.task.value }
-            group.addTask { try? await Task.sleep(for: ControlAPI.stopTimeout) }
-            await group.next()
+        await running.group.triggerGracefulShutdown()
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await running.task.value; return true }
+            group.addTask { try? await Task.sleep(for: ControlAPI.stopTimeout); return false }
+            let first = await group.next() ?? false
             group.cancelAll()
+            return first
         }
+        // Connections still open after the grace period (idle keep-alive clients) are cut.
+        if !finished { running.task.cancel() }
     }
 
     /// Longest `stop()` waits for the server to finish.

@@ -4,7 +4,7 @@ import Glibc
 import Testing
 
 /// The heartbeat sender over real UDP on loopback (heartbeat.md §4, §6, §7).
-@Suite struct HeartbeatSenderTests {
+@Suite(.blocksPoolThread) struct HeartbeatSenderTests {
     static let id = DistributionID("0001-0000-1234-0080-0000-0000-DEAD-BEEF")!
 
     /// A UDP socket bound to a loopback port, standing in for a heartbeat server.

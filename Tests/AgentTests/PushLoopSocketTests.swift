@@ -180,7 +180,7 @@ final class PushRig {
     var messages: [String] { logs.messages }
 }
 
-@Suite(.serialized) struct PushLoopSocketTests {
+@Suite(.serialized, .blocksPoolThread) struct PushLoopSocketTests {
     @Test func methodQueryRequestMatchesTheLibarmsClient() throws {
         let rs = try ScriptedRS()
         let received = LockedBox<[UInt8]>([])

@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import Agent
 
-@Suite struct RuntimeScriptRunnerTests {
+@Suite(.blocksPoolThread) struct RuntimeScriptRunnerTests {
     static let distributionID = DistributionID("0001-0000-1234-0080-0000-0000-dead-beef")!
 
     static func runner(_ sink: MemoryLogSink = MemoryLogSink(), grace: Duration = .seconds(1)) -> ScriptRunner {

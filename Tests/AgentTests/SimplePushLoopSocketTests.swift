@@ -85,7 +85,7 @@ extension PushRig {
     }
 }
 
-@Suite(.serialized) struct SimplePushLoopSocketTests {
+@Suite(.serialized, .blocksPoolThread) struct SimplePushLoopSocketTests {
     @Test func confirmsServesMdCommandAndPingAndReboots() throws {
         let rs = try ScriptedRS()
         let rig = try PushRig()

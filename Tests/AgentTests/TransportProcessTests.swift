@@ -138,7 +138,7 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-@Suite struct TransportProcessTests {
+@Suite(.blocksPoolThread) struct TransportProcessTests {
     @Test func certificatesAreFound() throws {
         #expect(try certText("root-ca.pem").hasPrefix("-----BEGIN CERTIFICATE-----"))
     }

@@ -19,7 +19,7 @@ private func proxiedError(to server: SocketAddress, via proxy: SocketAddress,
     }
 }
 
-@Suite struct TransportProxyTests {
+@Suite(.blocksPoolThread) struct TransportProxyTests {
     @Test(arguments: ["127.0.0.1", "::1"])
     func tlsThroughConnectProxy(host: String) throws {
         let server = try OpenSSLServer(certificate: "ls", host: host)

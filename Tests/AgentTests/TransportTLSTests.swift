@@ -36,7 +36,7 @@ private func connectionError(_ address: SocketAddress, _ configuration: TLSClien
     }
 }
 
-@Suite struct TransportTLSTests {
+@Suite(.blocksPoolThread) struct TransportTLSTests {
     // MARK: LS policy
 
     @Test(arguments: ["127.0.0.1", "::1"])

@@ -47,9 +47,13 @@ import Testing
             #expect(status.output.first?.text == "status of 1:mem")
             let ping = try await rig.runtime.push(.ping("127.0.0.1", count: 1), to: Self.sa)
             #expect(ping.pingSuccess == 1, "\(ping)")
-            // The done request came to the RS as an HTTPS POST of its own (push.md §7.5).
+            // The done request came to the RS as an HTTPS POST of its own (push.md §7.5); the
+            // exchange is journaled once its answer is written.
+            try await waitUntil("ping-done journaled by the RS", timeout: 10) {
+                rig.journal(.rs).contains { $0.messageType == "ping-done" }
+            }
             let dones = rig.journal(.rs).filter { $0.messageType == "ping-done" }
-            #expect(dones.count == 1 && dones.first?.resultCode == 100, "\(rig.runtime.journal.entries { _ in true })")
+            #expect(dones.count == 1 && dones.first?.resultCode == 100, "\(dones)")
 
             let list = try await rig.runtime.push(.readModuleList, to: Self.sa)
             #expect(list.modules?.map(\.id) == [0, 1], "\(list)")

@@ -143,7 +143,7 @@ import Testing
             let started = ContinuousClock.now
             let response = try await TestClient.response(port: bound[0].port, tls: try TestClient.tls(), send: Self.request(big))
             #expect(response.status == 413)
-            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(25), "answered before the client gave up")
             let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "too-large")
             #expect(entry.httpStatus == 413)
@@ -191,7 +191,8 @@ import Testing
             let outcome = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [], timeout: .seconds(30))
             #expect(!(outcome.error is TestFailure), "the server did not close the connection")
             #expect(outcome.received.isEmpty)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Well before the client's own 30 s limit, even on a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(15))
             let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "timeout")
             #expect(entry.httpStatus == 0)
@@ -367,7 +368,7 @@ import Testing
         #expect(hookCalls.withLockedValue { $0 } == 1)
         let started = ContinuousClock.now
         await server.stop()
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(25))
         let outcome = try await client.value
         #expect(outcome.received.isEmpty)
         #expect(!(outcome.error is TestFailure))

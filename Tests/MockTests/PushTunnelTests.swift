@@ -423,6 +423,30 @@ struct PushEngineTests {
         #expect(e.result(op)?.state == .failed && e.result(op)?.transactionResult == 414)
     }
 
+    @Test("https-simple: a done request that overtakes the recorded start answer is kept and applied")
+    func simpleDoneBeforeStartAnswer() throws {
+        var e = PushEngine()
+        let id = sa.description
+        _ = e.simpleConfirmationStart(sa: id, endpoint: "https://127.0.0.1:10443/")
+        e.simpleConfirmed(sa: id, endpoint: "https://127.0.0.1:10443/")
+        let ping = try PushOperationRequest.ping("127.0.0.1", count: 1).armsRequest(distributionID: id, moduleList: [])
+        let op = try e.submitSimple(ping, for: id)
+        // The SA closed the start connection, pinged and POSTed its done before the RS's
+        // client task recorded the start answer.
+        let done = ARMSRequest(type: MessageType(.ping, .done), transactionResult: .success, distributionID: id, transactionID: 77,
+                               description: "armsd", body: .pingResult(success: 1, failure: 0))
+        let (answer, _) = e.simpleDone(done, sa: id)
+        #expect(answer.resultCode == .success)
+        #expect(e.result(op)?.state == .sent)
+        e.simpleReply(op, .success(.standard(MessageType(.ping, .start), transactionID: 77)))
+        #expect(e.result(op)?.state == .succeeded)
+        #expect(e.result(op)?.pingSuccess == 1 && e.result(op)?.transactionResult == 100)
+        // A done for a transaction nobody started stays unknown.
+        var stray = done
+        stray.transactionID = 78
+        #expect(e.simpleDone(stray, sa: id).1.contains("unknown transaction"))
+    }
+
     @Test("bad framing: close action and journal, pending operation failed")
     func badFraming() throws {
         var e = PushEngine()

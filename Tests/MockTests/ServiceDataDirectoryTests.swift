@@ -49,7 +49,17 @@ private let fakeCA = """
         #expect(mode(dir.controlFilePath) == 0o600)
         #expect(mode(dir.rootCAPath) == 0o644)
         let names = try fm.contentsOfDirectory(atPath: dir.path).sorted()
-        #expect(names == ["armsd.conf", "ca.pem", "control.json", "initial-config", "state"])
+        #expect(names == ["armsd.conf", "ca.pem", "control.json", "initial-config", "scripts", "state"])
+
+        // The demo callback scripts are executable and armsd.conf names each of them.
+        let scripts = try fm.contentsOfDirectory(atPath: dir.scriptsDirectoryPath).sorted()
+        #expect(scripts == ["clear", "command", "reboot", "reconfig", "start", "state-changed", "status", "stop"])
+        let written = try ArmsdConfiguration.parse(String(contentsOfFile: dir.armsdConfPath, encoding: .utf8)).configuration
+        for name in scripts {
+            let path = dir.scriptsDirectoryPath + "/" + name
+            #expect(mode(path) == 0o755)
+            #expect(written.scripts.values.contains(path), "\(name)")
+        }
 
         // Rewriting replaces the file; removing the control file needs our pid in it.
         try dir.writeControlFile(.init(control: "http://127.0.0.1:1", pid: getpid() + 1))

@@ -163,7 +163,17 @@ public struct ScriptRunner: Sendable {
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
 
-        let spawned = spawn(path: path, arguments: arguments, stderr: writeEnd)
+        // ETXTBSY: the script file is still open for writing somewhere, typically in a child
+        // another thread forked just before the file was closed (an editor saving it, a
+        // deployment tool). That passes within milliseconds; retry briefly before giving up.
+        var spawned = spawn(path: path, arguments: arguments, stderr: writeEnd)
+        var busyRetries = 0
+        while case .failure(let error) = spawned, error.code == ETXTBSY, busyRetries < Self.textBusyRetries {
+            busyRetries += 1
+            var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            _ = nanosleep(&pause, nil)
+            spawned = spawn(path: path, arguments: arguments, stderr: writeEnd)
+        }
         close(writeEnd)
         let pid: pid_t
         switch spawned {
@@ -179,6 +189,9 @@ public struct ScriptRunner: Sendable {
     }
 
     // MARK: - Spawning
+
+    /// Attempts after an ETXTBSY, 10 ms apart.
+    static let textBusyRetries = 50
 
     private func spawn(path: String, arguments: [String], stderr: Int32) -> Result<pid_t, SystemError> {
         var actions = posix_spawn_file_actions_t()

@@ -124,6 +124,11 @@ public struct PushEngine: Sendable {
     private var operationOrder: [Int] = []
     /// SA → SA transaction id → operation id.
     private var transactions: [String: [Int: Int]] = [:]
+    /// https-simple done requests that reached the RS before the listener's start answer
+    /// was recorded (the SA closes that connection, executes and POSTs the done at once;
+    /// the two arrive on different connections): by SA and transaction id, a few per SA.
+    private var earlyDones: [String: [Int: ARMSRequest]] = [:]
+    static let maxEarlyDones = 16
     /// SA → its https-simple listener (`push-endpoint`) and whether a confirm-done was answered there.
     private var simple: [String: (endpoint: String, confirmed: Bool)] = [:]
     private var nextTunnelID = 1
@@ -376,6 +381,13 @@ public struct PushEngine: Sendable {
         let code = doneAnswer?(sa, r) ?? .success
         let answer = ARMSResponse.standard(r.type, code, transactionID: txid, body: nil)
         guard let opID = transactions[sa]?[txid], var op = operations[opID] else {
+            let awaitingStart = operations.values.contains {
+                $0.result.sa == sa && $0.result.state == .sent && $0.result.mode == PushMethod.httpsSimple && $0.name == r.type.name
+            }
+            if awaitingStart, txid != 0, (earlyDones[sa]?.count ?? 0) < Self.maxEarlyDones {
+                earlyDones[sa, default: [:]][txid] = r
+                return (answer, "done request for transaction \(txid) before its start answer was recorded; kept", true)
+            }
             return (answer, "done request for unknown transaction \(txid), answered \(code.rawValue)", false)
         }
         op.result.transactionResult = r.transactionResult?.rawValue
@@ -432,6 +444,11 @@ public struct PushEngine: Sendable {
                 op.result.transactionID = txid
                 op.result.state = .started
                 transactions[op.result.sa, default: [:]][txid] = opID
+                if let early = earlyDones[op.result.sa]?.removeValue(forKey: txid) {
+                    operations[opID] = op
+                    _ = applyDone(early, sa: op.result.sa)
+                    return
+                }
             } else {
                 op.result.state = .failed
                 op.result.error = ok ? "start response without a transaction id" : "SA answered \(r.resultCode.rawValue) \(r.resultCode.text)"
