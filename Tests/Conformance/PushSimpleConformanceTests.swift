@@ -60,6 +60,34 @@ import Testing
         }
     }
 
+    @Test func theOtherOperationsOverTheListener() async throws {
+        try await Self.withSimpleAgent { rig, agent, _ in
+            let debug = try await rig.runtime.push(.dumpDebug, to: Self.sa)
+            #expect(debug.output.map(\.text).joined().contains("Push Method: simple"), "\(debug)")
+            let check = try await rig.runtime.push(.checkTransaction, to: Self.sa)
+            #expect(check.resultCode == 100, "\(check)")
+            let clear = try await rig.runtime.push(.clearStatus(modules: [0], parameter: "all"), to: Self.sa)
+            #expect(clear.output.map(\.text) == ["cleared 0"], "\(clear)")
+            let trace = try await rig.runtime.push(.traceroute("127.0.0.1", count: 1, maxHop: 2), to: Self.sa)
+            #expect(trace.hops?.first == PushHop(hop: 1, address: "127.0.0.1"), "\(trace)")
+
+            // pull-config: the loop ends, the agent pulls from the RS again and confirms anew.
+            let pull = try await rig.runtime.push(.pullConfig("RS"), to: Self.sa)
+            #expect(pull.resultCode == 100, "\(pull)")
+            try await waitUntil("confirmed again after the re-pull", timeout: 30) {
+                rig.journal(.rs).filter { $0.messageType == "config-solicitation" }.count == 2
+                    && rig.stateChanges.filter { $0 == "PUSH_SENDREADY -> PUSH_WAIT" }.count == 2
+                    && rig.runtime.pushStatus(of: Self.sa).pushReady
+            }
+
+            // reboot: stop for every module, then the reboot script, and armsd exits.
+            let reboot = try await rig.runtime.push(.reboot, to: Self.sa)
+            #expect(reboot.resultCode == 100, "\(reboot)")
+            _ = try await agent.waitExit(timeout: 30)
+            #expect(rig.scriptCalls.compactMap(\.first).filter { ["stop", "reboot"].contains($0) }.suffix(3) == ["stop", "stop", "reboot"])
+        }
+    }
+
     /// After a successful configure https-simple tears the loop down and confirms again
     /// (push.md §4.4): PUSH_WAIT -> PUSH_REBOOT -> PUSH_SENDREADY -> PUSH_WAIT.
     @Test func configureThenReconfirmation() async throws {
