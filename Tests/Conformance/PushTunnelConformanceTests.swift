@@ -239,6 +239,32 @@ import Testing
         }
     }
 
+    /// tunnel.md §11: every offered URL of the family gets a tunnel of its own; a push uses
+    /// one of them and the others stay confirmed.
+    @Test func twoTunnelURLsGiveTwoConfirmedTunnels() async throws {
+        let port = try freeTCPPort()
+        let url = try ARMSURL(parsing: "https://127.0.0.1:\(port)/tunnel")
+        try await Self.withPushReadyAgent({
+            $0.tunnelPort = port
+            $0.pushOffer.tunnelURLs = [url, url]
+        }) { rig, _ in
+            try await rig.waitForLog("tunnel#1: ready to push.")
+            let status = rig.runtime.pushStatus(of: Self.sa)
+            #expect(status.tunnels.count == 2 && status.tunnels.allSatisfy(\.ready), "\(status)")
+            for n in 0..<4 {
+                let result = try await rig.runtime.push(.mdCommand("n\(n)"), to: Self.sa)
+                #expect(result.output.first?.text == "ran:n\(n)", "\(result)")
+            }
+            // Both dropped by the server: each reconnects and confirms on its own.
+            let first = try #require(status.tunnels.first?.id)
+            rig.runtime.dropTunnels(of: Self.sa)
+            try await waitUntil("both tunnels back", timeout: 30) {
+                let now = rig.runtime.pushStatus(of: Self.sa).tunnels
+                return now.count == 2 && now.allSatisfy { $0.ready && $0.id > first }
+            }
+        }
+    }
+
     @Test func ipv4RSKeepsOnlyTheIPv4Tunnels() async throws {
         try await Self.withPushReadyAgent({ $0.hosts = ["127.0.0.1", "::1"] }) { rig, _ in
             try await rig.waitForLog("address family mismatched")
