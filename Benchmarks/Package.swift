@@ -23,5 +23,16 @@ let package = Package(
             path: "Benchmarks/Codec",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // HMAC-verified heartbeat datagrams per second through the mock's ledger, on one core.
+        .executableTarget(
+            name: "HeartbeatIngest",
+            dependencies: [
+                .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                .product(name: "MockRS", package: "WarpLinkMock"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/HeartbeatIngest",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ]
 )
