@@ -52,20 +52,6 @@ import Testing
         #expect(sent == bytes.count)
     }
 
-    /// Polls `condition` every 20 ms for at most `timeout` seconds (suspending, not blocking).
-    static func waitUntil(_ what: String, timeout: Double = 20, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        while !condition() {
-            if ContinuousClock.now > deadline { throw WaitTimeout(what: what) }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-    }
-
-    struct WaitTimeout: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "timed out waiting for \(what)" }
-    }
-
     static func demoDatagram(passphrase: String = "demo-hb-passphrase", cpu: UInt8 = 42) -> [UInt8] {
         var builder = HeartbeatBuilder(distributionID: demo)
         try? builder.append(.cpuUsage(.init(index: 0, utilization: cpu)))
@@ -82,12 +68,12 @@ import Testing
             #expect(endpoints.allSatisfy { $0.port > 0 })
 
             try Self.send(Self.demoDatagram(cpu: 10), to: endpoints[0])
-            try await Self.waitUntil("the IPv4 heartbeat") { runtime.heartbeatSnapshot(of: Self.demo)?.sampleCount == 1 }
+            try await waitUntil("the IPv4 heartbeat") { runtime.heartbeatSnapshot(of: Self.demo)?.sampleCount == 1 }
             try Self.send(Self.demoDatagram(cpu: 20), to: endpoints[1])
-            try await Self.waitUntil("the IPv6 heartbeat") { runtime.heartbeatSnapshot(of: Self.demo)?.sampleCount == 2 }
+            try await waitUntil("the IPv6 heartbeat") { runtime.heartbeatSnapshot(of: Self.demo)?.sampleCount == 2 }
             try Self.send(Self.demoDatagram(passphrase: "wrong"), to: endpoints[1])
             try Self.send([0, 1, 2], to: endpoints[0])
-            try await Self.waitUntil("the rejections") { runtime.heartbeatOverview.rejectedAll.values.reduce(0, +) == 2 }
+            try await waitUntil("the rejections") { runtime.heartbeatOverview.rejectedAll.values.reduce(0, +) == 2 }
 
             let s = try #require(runtime.heartbeatSnapshot(of: Self.demo))
             #expect(s.samples.map { $0.cpuUsage.first?.utilization } == [10, 20])

@@ -162,6 +162,15 @@ final class LockedFlag: Sendable {
     var value: Bool { box.withLockedValue { $0 } }
 }
 
+/// Bounded wait for a condition, checked every 10 ms (suspends, never blocks a thread).
+func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TestFailure("timed out after \(timeout) waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
 extension Journal {
     /// Waits (bounded) until at least `count` entries match, then returns them.
     /// Throws when they do not come, so callers can index the result safely.

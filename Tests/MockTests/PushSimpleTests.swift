@@ -100,7 +100,7 @@ struct PushSimpleTests {
             let start = try await postToRS(rt, ARMSRequest(type: .pushConfirmationStart, distributionID: sa.description, description: "armsd",
                                                           body: .pushConfirmationStart(method: PushMethod.httpsSimple, endpoint: endpoint)))
             #expect(start.resultCode == .success && start.transactionID != nil)
-            try await pushWaitUntil("https-simple push-ready") { rt.pushStatus(of: sa).pushReady }
+            try await waitUntil("https-simple push-ready") { rt.pushStatus(of: sa).pushReady }
             #expect(rt.pushStatus(of: sa).mode == "https-simple" && rt.pushStatus(of: sa).simpleEndpoint == endpoint)
             let confirm = try #require(listener.requests.withLockedValue { $0.first })
             #expect(confirm.type == .pushConfirmationDone && confirm.transactionID == start.transactionID)
@@ -109,7 +109,7 @@ struct PushSimpleTests {
             #expect(list.state == .succeeded && list.mode == "https-simple" && list.modules?.first?.info == "router-main")
 
             let id = try rt.startPush(.ping("192.0.2.1", count: 2), to: sa)
-            try await pushWaitUntil("ping started") { rt.pushResult(id)?.state == .started }
+            try await waitUntil("ping started") { rt.pushResult(id)?.state == .started }
             let done = try await postToRS(rt, ARMSRequest(type: MessageType(.ping, .done), transactionResult: .success,
                                                          distributionID: sa.description, transactionID: 777, description: "armsd",
                                                          body: .pingResult(success: 2, failure: 0)))

@@ -11,15 +11,6 @@ import Testing
 
 // A fake SA speaking the tunnel side over real TLS, replaying libarms 5.33 fixtures.
 
-/// Bounded wait for a condition (suspends, never blocks a thread).
-func pushWaitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw TestFailure("timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 /// Collects what the server sends.
 final class TunnelInbox: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
@@ -102,7 +93,7 @@ final class FakeTunnel: @unchecked Sendable {
         let bytes = head ?? TunnelHandshake.openRequest(path: "tunnel", host: host, port: port,
                                                         credentials: BasicCredentials(user: sa.description, password: key))
         try await tunnel.send(bytes)
-        try await pushWaitUntil("the tunnel response head") {
+        try await waitUntil("the tunnel response head") {
             inbox.bytes.withLockedValue { Self.headEnd($0) != nil } || inbox.closed.value
         }
         let all = inbox.bytes.withLockedValue { $0 }
@@ -130,7 +121,7 @@ final class FakeTunnel: @unchecked Sendable {
     /// The next whole chunk (header, data, CRLF) as raw bytes.
     func nextRawChunk(timeout: Duration = .seconds(20)) async throws -> [UInt8] {
         var found: [UInt8]?
-        try await pushWaitUntil("a chunk from the server", timeout: timeout) {
+        try await waitUntil("a chunk from the server", timeout: timeout) {
             let all = inbox.bytes.withLockedValue { $0 }
             found = Self.chunk(in: all, from: cursor)
             return found != nil || (inbox.closed.value && found == nil)
@@ -185,7 +176,7 @@ final class FakeTunnel: @unchecked Sendable {
     }
 
     func waitClosed(timeout: Duration = .seconds(20)) async throws {
-        try await pushWaitUntil("the server to close the tunnel", timeout: timeout) { inbox.closed.value }
+        try await waitUntil("the server to close the tunnel", timeout: timeout) { inbox.closed.value }
     }
 
     func close() async {
@@ -232,7 +223,7 @@ extension ServiceRuntime {
         let before = pushStatus(of: PushFixtures.sa).tunnels.filter(\.ready).count
         let t = try await FakeTunnel.open(host: host, port: host.contains(":") ? tunnelPortIPv6 : tunnelPortIPv4)
         try await t.confirm()
-        try await pushWaitUntil("push-ready") { self.pushStatus(of: PushFixtures.sa).tunnels.filter(\.ready).count > before }
+        try await waitUntil("push-ready") { self.pushStatus(of: PushFixtures.sa).tunnels.filter(\.ready).count > before }
         return t
     }
 }

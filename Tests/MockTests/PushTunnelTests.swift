@@ -79,14 +79,14 @@ struct PushTunnelTests {
             let confirm = try await t.confirm()
             // The first confirmation of a fresh server: chunk ids 1 and 2, transaction 70418033, as accepted by libarms.
             #expect(confirm == (try MockFixture.bytes("mock-accepted-confirm.chunk")))
-            try await pushWaitUntil("push-ready") { rt.pushStatus(of: sa).pushReady }
+            try await waitUntil("push-ready") { rt.pushStatus(of: sa).pushReady }
             let status = rt.pushStatus(of: sa)
             #expect(status.mode == "https-tunnel" && status.tunnels.count == 1 && status.tunnels.first?.family == "ipv4")
             try await t.sendFixture("libarms-5.33-echo-request.chunk")
             #expect(try await t.nextRawChunk() == (try MockFixture.bytes("mock-accepted-echo-response.chunk")))
             _ = try await rt.journal.waitForEntries { $0.role == .tunnel && $0.messageType == "push-confirmation-done" && $0.outcome == "ok" }
             await t.close()
-            try await pushWaitUntil("tunnel gone") { rt.pushStatus(of: sa).tunnels.isEmpty }
+            try await waitUntil("tunnel gone") { rt.pushStatus(of: sa).tunnels.isEmpty }
             #expect(rt.pushStatus(of: sa).pushReady == false)
         }
     }
@@ -115,7 +115,7 @@ struct PushTunnelTests {
             }
             // A tunnel that is open but unconfirmed is not enough.
             let t = try await FakeTunnel.open(port: rt.tunnelPortIPv4)
-            try await pushWaitUntil("tunnel registered") { rt.pushStatus(of: sa).tunnels.count == 1 }
+            try await waitUntil("tunnel registered") { rt.pushStatus(of: sa).tunnels.count == 1 }
             #expect(throws: PushRequestError.self) { _ = try rt.startPush(.readModuleList, to: sa) }
             #expect(throws: PushRequestError.unknownOperation("frobnicate")) {
                 _ = try rt.startPush(PushOperationRequest(operation: "frobnicate"), to: sa)
@@ -160,7 +160,7 @@ struct PushTunnelTests {
             r = try #require(await rt.tunnelServer.wait(for: rid, timeout: .seconds(20)))
             #expect(r.state == .succeeded)
             try await t.waitClosed()
-            try await pushWaitUntil("tunnel gone") { rt.pushStatus(of: sa).tunnels.isEmpty }
+            try await waitUntil("tunnel gone") { rt.pushStatus(of: sa).tunnels.isEmpty }
             let journaled = rt.journal.entries { $0.role == .tunnel && $0.sa == sa.description }
             #expect(journaled.contains { $0.messageType == "reboot" && $0.resultCode == 100 })
             #expect(journaled.contains { $0.detail?.contains("last chunk") == true })
@@ -176,7 +176,7 @@ struct PushTunnelTests {
             var req = try await t.nextRequest()
             #expect(req.type.attribute == "ping-start")
             try await t.sendFixture("libarms-5.33-ping-start-response.chunk")
-            try await pushWaitUntil("started") { rt.pushResult(id)?.state == .started }
+            try await waitUntil("started") { rt.pushResult(id)?.state == .started }
             try await t.sendFixture("libarms-5.33-ping-done-request.chunk")
             var r = try #require(await rt.tunnelServer.wait(for: id, timeout: .seconds(20)))
             #expect(r.state == .succeeded && r.transactionID == 1237451044 && r.pingSuccess == 3 && r.pingFailure == 0)
@@ -201,7 +201,7 @@ struct PushTunnelTests {
             #expect(PushFixtures.withoutIDs(try await t.nextRawChunk())
                     == PushFixtures.withoutIDs(try MockFixture.bytes("mock-accepted-configure-start-request.chunk")))
             try await t.sendFixture("libarms-5.33-configure-start-response.chunk")
-            try await pushWaitUntil("started") { rt.pushResult(id)?.state == .started }
+            try await waitUntil("started") { rt.pushResult(id)?.state == .started }
             await t.close()
             t = try await FakeTunnel.open(port: rt.tunnelPortIPv4)
             try await t.sendFixture("libarms-5.33-configure-done-request.chunk")
@@ -211,7 +211,7 @@ struct PushTunnelTests {
                     == PushFixtures.withoutIDs(try MockFixture.bytes("mock-accepted-configure-done-response.chunk")))
             // then the re-confirmation on the new connection
             try await t.confirm()
-            try await pushWaitUntil("push-ready again") { rt.pushStatus(of: sa).pushReady }
+            try await waitUntil("push-ready again") { rt.pushStatus(of: sa).pushReady }
             await t.close()
         }
     }
@@ -269,7 +269,7 @@ struct PushTunnelTests {
             try await bad.waitClosed()
             let entries = try await rt.journal.waitForEntries { $0.outcome == PushOutcome.framingError }
             #expect(entries.first?.detail?.contains("bad chunk size") == true)
-            try await pushWaitUntil("one tunnel left") { rt.pushStatus(of: sa).tunnels.count == 1 }
+            try await waitUntil("one tunnel left") { rt.pushStatus(of: sa).tunnels.count == 1 }
             // The other tunnel still works.
             let (_, r) = try await run(rt, good, .readModuleList) { _ in try MockFixture.bytes("libarms-5.33-read-module-list-response.chunk") }
             #expect(r.state == .succeeded)
@@ -324,7 +324,7 @@ struct PushTunnelTests {
                         let doneRequest = try await t.nextRequest()
                         #expect(doneRequest.type == .pushConfirmationDone && doneRequest.distributionID == id.description)
                         try await t.send(saChunks(.response(.standard(.pushConfirmationDone, transactionID: startAnswer.transactionID))))
-                        try await pushWaitUntil("ready \(id)", timeout: .seconds(60)) { rt.pushStatus(of: id).pushReady }
+                        try await waitUntil("ready \(id)", timeout: .seconds(60)) { rt.pushStatus(of: id).pushReady }
                         let opID = try rt.startPush(.mdCommand("show \(id)"), to: id)
                         let req = try await t.nextRequest()
                         guard case .mdCommand(let cmds) = req.body else { throw TestFailure("not md-command") }

@@ -75,7 +75,7 @@ private func runCLI(_ arguments: [String], timeout: Double = 60) async throws ->
             try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(cpu: 33), to: target)
             try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(cpu: 34), to: target)
             try HeartbeatReceiverTests.send(HeartbeatReceiverTests.demoDatagram(passphrase: "nope"), to: target)
-            try await HeartbeatReceiverTests.waitUntil("three datagrams") {
+            try await waitUntil("three datagrams") {
                 runtime.heartbeatSnapshot(of: demo).map { $0.sampleCount == 2 && $0.rejectedTotal == 1 } ?? false
             }
 

@@ -87,9 +87,7 @@ public final class PushLoop {
             case .log(let line):
                 hooks.log(line)
             case .state(let from, let to):
-                if from == .pushWait { hooks.leftPushWait() }
-                hooks.stateChanged(from, to)
-                if to == .pushWait { hooks.enteredPushWait() }
+                hooks.changeState(from: from, to: to)
             case .connect(let index, let url):
                 follow = connect(index, url)
             case .send(let index, let writes):

@@ -21,3 +21,12 @@ public struct PushLoopHooks {
 
     public init() {}
 }
+
+extension PushLoopHooks {
+    /// Reports a state change: leaving PUSH_WAIT first, then the change, then entering it.
+    func changeState(from: AgentState, to: AgentState) {
+        if from == .pushWait { leftPushWait() }
+        stateChanged(from, to)
+        if to == .pushWait { enteredPushWait() }
+    }
+}

@@ -230,9 +230,7 @@ public final class SimplePushLoop {
             case .log(let line):
                 hooks.log(line)
             case .state(let from, let to):
-                if from == .pushWait { hooks.leftPushWait() }
-                hooks.stateChanged(from, to)
-                if to == .pushWait { hooks.enteredPushWait() }
+                hooks.changeState(from: from, to: to)
             case .listen(let port):
                 guard listener == nil else {
                     follow = machine.handle(.listening, now: clock.now)

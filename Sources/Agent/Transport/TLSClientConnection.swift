@@ -201,21 +201,11 @@ public final class TLSClientConnection {
     /// peer ended the stream (close_notify, or a TCP close without it). Throws
     /// `.timeout(.read)` when nothing arrived before `deadline`.
     public func read(upTo maxBytes: Int, deadline: ContinuousClock.Instant) throws(TransportError) -> [UInt8] {
-        guard let ssl else { throw .closed }
-        precondition(maxBytes > 0, "read needs room for at least one byte")
         let fd = tcp.fileDescriptor
-        var buffer = [UInt8](repeating: 0, count: min(maxBytes, Int(Int32.max)))
         while true {
-            var error: Int32 = 0
-            var savedErrno: Int32 = 0
-            let count = buffer.withUnsafeMutableBytes {
-                carms_ssl_read(ssl, $0.baseAddress, Int32($0.count), &error, &savedErrno)
-            }
-            if count > 0 {
-                buffer.removeSubrange(Int(count)...)
-                return buffer
-            }
-            switch error {
+            let attempt = try readOnce(upTo: maxBytes)
+            if let bytes = attempt.bytes { return bytes }
+            switch attempt.error {
             case SSL_ERROR_WANT_READ:
                 guard try waitFor(pollIn, on: fd, until: deadline) else { throw .timeout(.read) }
             case SSL_ERROR_WANT_WRITE:
@@ -224,9 +214,25 @@ public final class TLSClientConnection {
                 return []
             default:
                 broken = true
-                throw ioFailure("SSL_read", error: error, savedErrno: savedErrno)
+                throw ioFailure("SSL_read", error: attempt.error, savedErrno: attempt.savedErrno)
             }
         }
+    }
+
+    /// One `SSL_read` of at most `maxBytes` (≥ 1): the bytes read, or nil and OpenSSL's
+    /// error code with the errno it saw.
+    private func readOnce(upTo maxBytes: Int) throws(TransportError) -> (bytes: [UInt8]?, error: Int32, savedErrno: Int32) {
+        guard let ssl else { throw .closed }
+        precondition(maxBytes > 0, "read needs room for at least one byte")
+        var buffer = [UInt8](repeating: 0, count: min(maxBytes, Int(Int32.max)))
+        var error: Int32 = 0
+        var savedErrno: Int32 = 0
+        let count = buffer.withUnsafeMutableBytes {
+            carms_ssl_read(ssl, $0.baseAddress, Int32($0.count), &error, &savedErrno)
+        }
+        guard count > 0 else { return (nil, error, savedErrno) }
+        buffer.removeSubrange(Int(count)...)
+        return (buffer, 0, 0)
     }
 
     /// What a non-blocking read found.
@@ -243,30 +249,20 @@ public final class TLSClientConnection {
     /// several connections in one `poll(2)` loop. A renegotiation that needs to
     /// write is treated as `wouldBlock` too (the next readable event retries).
     public func readAvailable(upTo maxBytes: Int) throws(TransportError) -> ReadResult {
-        guard let ssl else { throw .closed }
-        precondition(maxBytes > 0, "read needs room for at least one byte")
-        var buffer = [UInt8](repeating: 0, count: min(maxBytes, Int(Int32.max)))
-        var error: Int32 = 0
-        var savedErrno: Int32 = 0
-        let count = buffer.withUnsafeMutableBytes {
-            carms_ssl_read(ssl, $0.baseAddress, Int32($0.count), &error, &savedErrno)
-        }
-        if count > 0 {
-            buffer.removeSubrange(Int(count)...)
-            return .bytes(buffer)
-        }
-        switch error {
+        let attempt = try readOnce(upTo: maxBytes)
+        if let bytes = attempt.bytes { return .bytes(bytes) }
+        switch attempt.error {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return .wouldBlock
         case SSL_ERROR_ZERO_RETURN:
             return .closed
         default:
             broken = true
-            if error == SSL_ERROR_SYSCALL, savedErrno == 0 {
+            if attempt.error == SSL_ERROR_SYSCALL, attempt.savedErrno == 0 {
                 carms_clear_errors()
                 return .closed
             }
-            throw ioFailure("SSL_read", error: error, savedErrno: savedErrno)
+            throw ioFailure("SSL_read", error: attempt.error, savedErrno: attempt.savedErrno)
         }
     }
 
