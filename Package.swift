@@ -71,10 +71,18 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
         .target(name: "Agent", dependencies: ["ARMSProtocol", "CArmsOpenSSL"]),
+        // Scenario files, the fault plane and the runner behind `warplink-mock run`.
+        .target(
+            name: "Scenarios",
+            dependencies: [
+                "MockService", "MockRS", "MockCore",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "ARMSProtocol", "MockService", "MockRS",
+                "ARMSProtocol", "MockService", "MockRS", "Scenarios",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,7 +101,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "MockService", "MockCore"]),
+        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS", "Scenarios"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -51,6 +51,12 @@ public struct ServiceConfiguration: Sendable {
     public var pushOffer = PushOffer()
     /// The tunnel endpoint closes a tunnel that received nothing for this long.
     public var tunnelIdleTimeout: Duration = .seconds(130)
+    /// The RS listener's addresses (default: `hosts`). The LS hands out one RS URL per
+    /// address, so `["127.0.0.1", "127.0.0.2"]` gives two RS on IPv4 loopback.
+    public var rsHosts: [String]?
+    /// Which of the tunnel listener's hosts the push-method-query offers when
+    /// `pushOffer.tunnelURLs` is empty (nil: every one).
+    public var offeredTunnelHosts: [String]?
 
     public init() {}
 }
@@ -123,13 +129,17 @@ public final class ServiceRuntime: Sendable {
             throw StartError(description: "tunnel URLs: \(error)")
         }
         var offer = configuration.pushOffer
-        if offer.tunnelURLs.isEmpty { offer.tunnelURLs = Array(tunnelURLs.prefix(PushOffer.maxEntries)) }
+        if offer.tunnelURLs.isEmpty {
+            let offered = configuration.offeredTunnelHosts.map { hosts in tunnelURLs.filter { hosts.contains($0.host) } } ?? tunnelURLs
+            offer.tunnelURLs = Array(offered.prefix(PushOffer.maxEntries))
+        }
         var rsConfiguration = RemoteServerConfiguration(authFailure: configuration.authFailure)
         rsConfiguration.heartbeatReceivers = heartbeatTargets
         rsConfiguration.push = offer
 
         var rsServer = ExchangeServerConfiguration.remoteServer(
-            endpoints: configuration.hosts.map { ExchangeEndpoint(host: $0, port: configuration.rsPort) }, tls: configuration.rsTLS)
+            endpoints: (configuration.rsHosts ?? configuration.hosts).map { ExchangeEndpoint(host: $0, port: configuration.rsPort) },
+            tls: configuration.rsTLS)
         rsServer.readTimeout = configuration.readTimeout
         let rs: RemoteServer
         do {
