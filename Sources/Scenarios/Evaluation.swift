@@ -132,6 +132,7 @@ extension ScenarioExecution {
                 if let r = e.resultCode { text += " result \(r)" }
                 text += " " + e.outcome
                 if let d = e.detail { text += " (" + (d.count > 100 ? String(d.prefix(97)) + "..." : d) + ")" }
+                if let peer = e.peer, e.role != .heartbeat { text += " from " + peer }
                 return TimelineEvent(time: e.time, source: e.role.rawValue, text: text)
             }
         }

@@ -60,6 +60,8 @@ public struct Topology: Sendable {
     public var remoteServers = 1
     /// The push methods the RS offers, in its order; empty offers none.
     public var pushMethods: [String] = [PushMethod.httpsTunnel]
+    /// The families of the RS URLs the LS hands out (default: every listened family).
+    public var rsURLs: AddressFamilies?
     /// Which tunnel URLs are offered (default: every listened family).
     public var tunnelURLs: AddressFamilies?
     /// Start a CONNECT proxy and name it in armsd.conf (`https-proxy-url`).
@@ -87,7 +89,8 @@ public struct Timing: Sendable {
 }
 
 public struct AgentSetup: Sendable {
-    /// Start with a state cache from a previous run of the scenario's own first pull (`warm`), or none.
+    /// Start without a state cache, or with the one a fault-free warm-up run to PUSH_WAIT
+    /// left (`warm`), damaged (`corrupt`: a byte flipped; `truncated`: cut short).
     public var stateCache: CacheStart = .none
     /// Exit codes of the recording callback scripts (`reconfig: 1`).
     public var scriptExits: [String: Int32] = [:]
@@ -96,7 +99,7 @@ public struct AgentSetup: Sendable {
     /// Extra command-line arguments for the agent.
     public var arguments: [String] = []
 
-    public enum CacheStart: String, Sendable { case none, warm }
+    public enum CacheStart: String, Sendable, CaseIterable { case none, warm, corrupt, truncated }
 }
 
 /// One step: an action, run when its trigger fires. Steps run in order; each is armed
@@ -165,8 +168,11 @@ public struct JournalMatch: Sendable, CustomStringConvertible {
     /// Exact outcome (`ok`, `fault:http-503`) or a prefix ending in `*` (`fault:*`).
     public var outcome: String?
     public var resultCode: Int?
+    /// Text the entry's detail must contain.
+    public var detail: String?
 
     public func matches(_ e: JournalEntry) -> Bool {
+        if let detail, !(e.detail ?? "").contains(detail) { return false }
         if let role, e.role != role { return false }
         if let messageType, e.messageType != messageType { return false }
         if let resultCode, e.resultCode != resultCode { return false }
@@ -183,6 +189,7 @@ public struct JournalMatch: Sendable, CustomStringConvertible {
         parts.append(messageType ?? "any message")
         if let outcome { parts.append("outcome \(outcome)") }
         if let resultCode { parts.append("result \(resultCode)") }
+        if let detail { parts.append("detail ~ \"\(detail)\"") }
         return parts.joined(separator: " ")
     }
 }

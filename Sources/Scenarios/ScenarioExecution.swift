@@ -90,9 +90,10 @@ final class ScenarioExecution: @unchecked Sendable {
         let timing = scenario.timing
         var c = ServiceConfiguration()
         c.hosts = topology.families.hosts
+        let rsHosts = (topology.rsURLs ?? topology.families).hosts
+        c.rsHosts = rsHosts
         if topology.remoteServers == 2 {
-            c.rsHosts = topology.families.hosts.flatMap { $0 == "127.0.0.1" ? ["127.0.0.1", "127.0.0.2"] : [$0] }
-            if topology.families == .ipv6 { c.rsHosts = ["::1", "::1"] }
+            c.rsHosts = rsHosts.flatMap { $0 == "127.0.0.1" ? ["127.0.0.1", "127.0.0.2"] : [$0, $0] }
         }
         c.lsPort = 0
         c.rsPort = 0
@@ -126,7 +127,8 @@ final class ScenarioExecution: @unchecked Sendable {
             proxy = try await ScenarioProxy.start(journal: runtime.journal)
         }
         try writeAgentFiles(runtime)
-        if scenario.agent.stateCache == .warm { try await warmUp() }
+        if scenario.agent.stateCache != .none { try await warmUp() }
+        try damageCache(scenario.agent.stateCache)
     }
 
     static func lsIdentity(_ choice: CertificateChoice) -> TLSIdentity {
@@ -196,6 +198,16 @@ final class ScenarioExecution: @unchecked Sendable {
         plane.arm(true)
     }
     var warmUpEvents: [TimelineEvent] = []
+
+    /// Flips a byte in the middle of the state cache, or cuts it to half its size.
+    func damageCache(_ how: AgentSetup.CacheStart) throws {
+        guard how == .corrupt || how == .truncated else { return }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: statePath)))
+        guard bytes.count > 2 else { throw SetupError(description: "warm-up: the state cache has only \(bytes.count) bytes") }
+        if how == .corrupt { bytes[bytes.count / 2] ^= 0x5A } else { bytes.removeLast(bytes.count / 2) }
+        try Data(bytes).write(to: URL(fileURLWithPath: statePath))
+        note("agent", how == .corrupt ? "state cache corrupted (one byte flipped)" : "state cache truncated to \(bytes.count) bytes")
+    }
 
     // MARK: - Driving
 

@@ -107,11 +107,12 @@ struct ScenarioReader {
 
     func topology(_ node: Node) throws(YAMLLoadError) -> Topology {
         let p = "topology"
-        let e = try w.mapping(node, p, allowed: ["families", "ls-url", "remote-servers", "push-methods", "tunnel-urls", "proxy", "certificates"])
+        let e = try w.mapping(node, p, allowed: ["families", "ls-url", "rs-urls", "remote-servers", "push-methods", "tunnel-urls", "proxy", "certificates"])
         var t = Topology()
         let familyNames = AddressFamilies.allCases.map(\.rawValue)
         if let v = e["families"]?.value { t.families = AddressFamilies(rawValue: try w.choice(v, p + ".families", familyNames))! }
         if let v = e["ls-url"]?.value { t.lsURL = AddressFamilies(rawValue: try w.choice(v, p + ".ls-url", ["ipv4", "ipv6"]))! }
+        if let v = e["rs-urls"]?.value { t.rsURLs = AddressFamilies(rawValue: try w.choice(v, p + ".rs-urls", familyNames))! }
         if let v = e["tunnel-urls"]?.value { t.tunnelURLs = AddressFamilies(rawValue: try w.choice(v, p + ".tunnel-urls", familyNames))! }
         if let v = e["remote-servers"]?.value { t.remoteServers = try w.integer(v, p + ".remote-servers", in: 1...2) }
         if let v = e["push-methods"]?.value {
@@ -154,7 +155,7 @@ struct ScenarioReader {
         let p = "agent"
         let e = try w.mapping(node, p, allowed: ["state-cache", "script-exit", "conf", "arguments"])
         var a = AgentSetup()
-        if let v = e["state-cache"]?.value { a.stateCache = AgentSetup.CacheStart(rawValue: try w.choice(v, p + ".state-cache", ["none", "warm"]))! }
+        if let v = e["state-cache"]?.value { a.stateCache = AgentSetup.CacheStart(rawValue: try w.choice(v, p + ".state-cache", AgentSetup.CacheStart.allCases.map(\.rawValue)))! }
         if let v = e["script-exit"]?.value {
             let m = try w.mapping(v, p + ".script-exit", allowed: RecordingScripts.names)
             for (name, kv) in m { a.scriptExits[name] = Int32(try w.integer(kv.value, p + ".script-exit." + name, in: 0...255)) }
@@ -223,14 +224,14 @@ struct ScenarioReader {
             default: throw w.fail(node, p, "expected push-ready, agent-exit, now, or a mapping (at, state, message)")
             }
         }
-        let e = try w.mapping(node, p, allowed: ["at", "state", "occurrence", "message", "role", "outcome", "result", "count"])
+        let e = try w.mapping(node, p, allowed: ["at", "state", "occurrence", "message", "role", "outcome", "result", "detail", "count"])
         if let v = e["at"]?.value { return .at(try w.seconds(v, p + ".at", in: 0...600)) }
         if let v = e["state"]?.value {
             let state = try w.choice(v, p + ".state", AgentStates.names)
             let n = try e["occurrence"].map { kv throws(YAMLLoadError) in try w.integer(kv.value, p + ".occurrence", in: 1...1000) } ?? 1
             return .state(state, occurrence: n)
         }
-        if e["message"] != nil || e["role"] != nil || e["outcome"] != nil {
+        if e["message"] != nil || e["role"] != nil || e["outcome"] != nil || e["detail"] != nil {
             let match = try journalMatch(e, p)
             let n = try e["count"].map { kv throws(YAMLLoadError) in try w.integer(kv.value, p + ".count", in: 1...100_000) } ?? 1
             return .message(match, count: n)
@@ -244,6 +245,7 @@ struct ScenarioReader {
         if let v = e["message"]?.value { m.messageType = try w.optionalString(v, p + ".message") }
         if let v = e["outcome"]?.value { m.outcome = try w.optionalString(v, p + ".outcome") }
         if let v = e["result"]?.value { m.resultCode = try w.integer(v, p + ".result", in: 0...999) }
+        if let v = e["detail"]?.value { m.detail = try w.optionalString(v, p + ".detail") }
         return m
     }
 
@@ -447,7 +449,7 @@ struct ScenarioReader {
         if let v = e["journal"]?.value {
             for (k, item) in try w.sequence(v, p + ".journal").enumerated() {
                 let jp = p + ".journal[\(k)]"
-                let m = try w.mapping(item, jp, allowed: ["role", "message", "outcome", "result", "count", "at-least", "at-most"])
+                let m = try w.mapping(item, jp, allowed: ["role", "message", "outcome", "result", "detail", "count", "at-least", "at-most"])
                 var j = JournalExpectation(line: item.mark?.line ?? 0, match: try journalMatch(m, jp))
                 if let c = m["count"]?.value { j.exactly = try w.integer(c, jp + ".count", in: 0...1_000_000) }
                 if let c = m["at-least"]?.value { j.atLeast = try w.integer(c, jp + ".at-least", in: 0...1_000_000) }
