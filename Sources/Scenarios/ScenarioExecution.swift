@@ -161,11 +161,30 @@ final class ScenarioExecution: @unchecked Sendable {
         try scripts.write(exits: scenario.agent.scriptExits)
     }
 
+    /// The https-simple listener's port (`-p`), free at setup, so that scenarios running at once never share one.
+    lazy var simplePort: Int? = scenario.topology.pushMethods.contains(PushMethod.httpsSimple) ? Self.freeTCPPort() : nil
+
+    static func freeTCPPort() -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+
     func startAgent() throws {
         agentStarts += 1
         let n = agentStarts
+        let port = simplePort.map { ["-p", String($0)] } ?? []
         agent = try AgentProcess(executable: options.agentPath,
-                                 arguments: ["-D", "-v", "-b", workPath, "-l", logPath, "-f", confPath] + scenario.agent.arguments,
+                                 arguments: ["-D", "-v", "-b", workPath, "-l", logPath, "-f", confPath] + port + scenario.agent.arguments,
                                  stdoutPath: directory + "/agent-\(n).out", stderrPath: directory + "/agent-\(n).err")
         note("agent", "started \(URL(fileURLWithPath: options.agentPath).lastPathComponent) (pid \(agent!.pid))")
     }
