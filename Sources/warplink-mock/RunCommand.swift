@@ -42,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run only scenarios whose id starts with this (e.g. ARMS-PULL).")
     var only: String?
 
+    @Flag(help: "Print the check-id page (markdown) of the scenarios instead of running them.")
+    var catalog = false
+
     func run() async throws {
         let files: [String]
         var scenarios: [Scenario] = []
@@ -53,6 +56,10 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if let only { scenarios = scenarios.filter { $0.id.hasPrefix(only) } }
+        if catalog {
+            print(CatalogPage.markdown(scenarios), terminator: "")
+            return
+        }
         let duplicates = Dictionary(grouping: scenarios, by: \.id).filter { $0.value.count > 1 }
         if let (id, list) = duplicates.first {
             FileHandle.standardError.write(Data("warplink-mock run: check id \(id) is used by \(list.map(\.file).joined(separator: " and "))\n".utf8))
