@@ -78,6 +78,12 @@ extension ScenarioExecution {
         for (reason, n) in h.rejectedFor.sorted(by: { $0.key < $1.key }) where rejected[reason, default: 0] < n {
             failures.append("heartbeat: \(rejected[reason, default: 0]) rejected for \(reason), expected at least \(n) (all: \(rejected))")
         }
+        if let family = h.family {
+            let sources = (snapshot?.samples ?? []).compactMap(\.source)
+            let other = sources.filter { ($0.hasPrefix("[") || $0.contains("::")) != (family == "ipv6") }
+            if sources.isEmpty { failures.append("heartbeat: no accepted datagram to tell the family from") }
+            if !other.isEmpty { failures.append("heartbeat: \(other.count) datagram(s) came over the other family than \(family) (\(other.first!))") }
+        }
         if let tolerance = h.intervalTolerance, let interval = scenario.timing.heartbeatInterval {
             if let mean = snapshot?.intervals?.mean {
                 if abs(mean - Double(interval)) > Double(interval) * tolerance {

@@ -246,6 +246,8 @@ public struct HeartbeatExpectation: Sendable {
     public var rejectedFor: [String: Int] = [:]
     /// The mean interval between accepted datagrams must be within ± this fraction of the handed-out interval.
     public var intervalTolerance: Double?
+    /// Every accepted datagram came from this family.
+    public var family: String?
 }
 
 /// A fault: which events it applies to and what it does.

@@ -463,10 +463,11 @@ struct ScenarioReader {
         }
         if let v = e["heartbeat"]?.value {
             let hp = p + ".heartbeat"
-            let m = try w.mapping(v, hp, allowed: ["accepted-at-least", "rejected", "rejected-for", "interval-tolerance"])
+            let m = try w.mapping(v, hp, allowed: ["accepted-at-least", "rejected", "rejected-for", "interval-tolerance", "family"])
             var h = HeartbeatExpectation()
             if let c = m["accepted-at-least"]?.value { h.acceptedAtLeast = try w.integer(c, hp + ".accepted-at-least", in: 0...100_000) }
             if let c = m["rejected"]?.value { h.rejected = try w.integer(c, hp + ".rejected", in: 0...100_000) }
+            if let c = m["family"]?.value { h.family = try w.choice(c, hp + ".family", ["ipv4", "ipv6"]) }
             if let c = m["interval-tolerance"]?.value { h.intervalTolerance = try w.seconds(c, hp + ".interval-tolerance", in: 0...1) }
             if let c = m["rejected-for"]?.value {
                 guard case .mapping(let r) = c else { throw w.fail(c, hp + ".rejected-for", "expected reason: count lines") }
