@@ -60,6 +60,7 @@ extension ScenarioExecution {
             for text in x.log where !log.contains(text) { failures.append("log: no line contains \"\(text)\"") }
         }
         if let h = x.heartbeat { evaluate(h) }
+        checkInvariants()
         if let within = x.within, let end = endTime, end - t0 > within {
             failures.append(String(format: "time: the end came %.2f s after the agent's start, expected within %g s", end - t0, within))
         }
@@ -92,6 +93,27 @@ extension ScenarioExecution {
             } else {
                 failures.append("heartbeat: no interval measured (fewer than two datagrams)")
             }
+        }
+    }
+
+    /// Outcomes that mean the agent sent something a libarms-speaking service refuses.
+    static let refusedOutcomes = ["bad-request", "bad-credentials", "unknown-sa", "decode-error", "id-mismatch", "too-large"]
+
+    /// The mock's own invariants, checked in every scenario: each request the agent sent was
+    /// well-formed HTTP, authenticated and a decodable ARMS message of the right SA; and,
+    /// unless the scenario injects heartbeat faults or expects rejections, every heartbeat verified.
+    func checkInvariants() {
+        for outcome in Self.refusedOutcomes where !scenario.expect.journal.contains(where: { $0.match.outcome == outcome }) {
+            let entries = runtime?.journal.entries { $0.sequence > journalMark && $0.outcome == outcome } ?? []
+            if let first = entries.first {
+                failures.append("invariant: \(entries.count) exchange(s) ended \(outcome): the agent sent what the service refuses "
+                    + "(first: \(first.role.rawValue) \(first.messageType ?? "-"): \(first.detail ?? ""))")
+            }
+        }
+        let heartbeatFaults = scenario.faults.contains { $0.target.role == .heartbeat }
+        if !heartbeatFaults, scenario.expect.heartbeat?.rejected == nil, scenario.expect.heartbeat?.rejectedFor.isEmpty ?? true,
+           let snapshot = runtime?.heartbeatSnapshot(of: sa), snapshot.rejectedTotal > 0 {
+            failures.append("invariant: \(snapshot.rejectedTotal) heartbeat datagram(s) of the agent were rejected (\(snapshot.rejected))")
         }
     }
 
