@@ -32,11 +32,13 @@ public enum ScenarioRunner {
     public static func run(_ scenarios: [Scenario], options: RunOptions,
                            report: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async -> [ScenarioResult] {
         var results = [ScenarioResult?](repeating: nil, count: scenarios.count)
+        // The long ones (by their timeout) start first, so that they do not end the run alone.
+        let order = scenarios.indices.sorted { scenarios[$0].timeout > scenarios[$1].timeout || (scenarios[$0].timeout == scenarios[$1].timeout && $0 < $1) }
         await withTaskGroup(of: (Int, ScenarioResult).self) { group in
             var next = 0
             func startNext() {
-                guard next < scenarios.count else { return }
-                let index = next
+                guard next < order.count else { return }
+                let index = order[next]
                 next += 1
                 group.addTask { (index, await ScenarioExecution(scenarios[index], options: options).run()) }
             }
