@@ -317,6 +317,6 @@ extension ServerRole {
         self = r
     }
 
-    static let all: [ServerRole] = [.ls, .rs, .tunnel, .simple, .heartbeat, .control]
+    static let all: [ServerRole] = [.ls, .rs, .tunnel, .simple, .heartbeat, .control, .proxy]
     static var allNames: [String] { all.map(\.rawValue) }
 }

@@ -35,6 +35,12 @@ public struct ServiceConfiguration: Sendable {
     public var authFailure: AuthFailureAnswer = .armsResult403
     /// Asked before every LS and RS exchange (fault injection); `nil` answers everything normally.
     public var faultHook: ExchangeFaultHook?
+    /// Asked for every connection the LS, RS and tunnel listeners accept, before TLS
+    /// (`ConnectionFaultContext.role` tells which); `nil` faults none.
+    public var connectionFaultHook: ConnectionFaultHook?
+    /// Numeric addresses of the RS listener (default: `hosts`); e.g. `127.0.0.1` and
+    /// `127.0.0.2` give two RS URLs on one port, and the LS hands out both.
+    public var rsHosts: [String]?
     /// UDP port of the heartbeat receiver. 0 (the default here, so that in-process tests
     /// never collide) picks a free one, the same on every address when possible; `serve` uses 18446.
     public var heartbeatPort = 0
@@ -151,6 +157,7 @@ public final class ServiceRuntime: Sendable {
             throw StartError(description: "RS configuration: \(error)")
         }
         if let hook = configuration.faultHook { rs.exchange.setFaultHook(hook) }
+        applyConnectionFaultHook(configuration.connectionFaultHook, to: [rs.exchange], tunnel: tunnel)
         rs.setPushHandler { admitted in await tunnel.handleSimpleRequest(admitted) }
         do { try await rs.start() } catch {
             await tunnel.stop()
@@ -176,6 +183,7 @@ public final class ServiceRuntime: Sendable {
             throw StartError(description: "LS configuration: \(error)")
         }
         if let hook = configuration.faultHook { ls.exchange.setFaultHook(hook) }
+        applyConnectionFaultHook(configuration.connectionFaultHook, to: [ls.exchange], tunnel: nil)
         do {
             try await ls.start()
         } catch {

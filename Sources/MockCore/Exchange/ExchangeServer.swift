@@ -80,10 +80,17 @@ public final class ExchangeServer: Sendable {
     private let handler: ExchangeHandler
     private let givenGroup: (any EventLoopGroup)?
     private let faultHookBox: NIOLockedValueBox<ExchangeFaultHook?>
+    private let connectionHookBox = NIOLockedValueBox<ConnectionFaultHook?>(nil)
+    private let faulted = FaultedConnections()
     private let state = NIOLockedValueBox<Phase>(.idle)
 
     private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    private typealias Listener = NIOAsyncChannel<Connection, Never>
+    /// An accepted connection: an exchange to serve, or one a connection fault took over.
+    private enum Accepted: Sendable {
+        case exchange(Connection)
+        case faulted
+    }
+    private typealias Listener = NIOAsyncChannel<Accepted, Never>
 
     private struct Running: Sendable {
         var group: any EventLoopGroup
@@ -116,6 +123,15 @@ public final class ExchangeServer: Sendable {
     public func setFaultHook(_ hook: ExchangeFaultHook?) {
         faultHookBox.withLockedValue { $0 = hook }
     }
+
+    /// Installs (or with `nil` removes) the connection fault hook, asked once per accepted
+    /// connection before TLS (see `ExchangeConnectionFault`); applies to connections accepted afterwards.
+    public func setConnectionFaultHook(_ hook: ConnectionFaultHook?) {
+        connectionHookBox.withLockedValue { $0 = hook }
+    }
+
+    /// Connections a connection fault is holding open right now (stalled handshakes).
+    public var faultedConnectionCount: Int { faulted.count }
 
     /// The listeners, in the order of `configuration.endpoints`, with their actual ports (empty unless running).
     public var boundEndpoints: [BoundEndpoint] {
@@ -164,6 +180,7 @@ public final class ExchangeServer: Sendable {
         for listener in running.listeners {
             try? await listener.close()
         }
+        await faulted.closeAll()
         running.task.cancel()
         await running.task.value
         if running.ownsGroup {
@@ -237,11 +254,24 @@ public final class ExchangeServer: Sendable {
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(to: address) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture { () throws -> Accepted in
+                    if let hook = self.connectionHookBox.withLockedValue({ $0 }) {
+                        let context = ConnectionFaultContext(role: self.configuration.role, local: Self.format(channel.localAddress),
+                                                             peer: Self.format(channel.remoteAddress))
+                        let fault = hook(context)
+                        if fault != .none {
+                            try ConnectionFaultHandler.install(fault, on: channel, role: self.configuration.role,
+                                                               readTimeout: self.configuration.readTimeout,
+                                                               journal: self.journal, registry: self.faulted)
+                            return .faulted
+                        }
+                    }
+                    // First, so that a write fault can reset the socket underneath TLS.
+                    try channel.pipeline.syncOperations.addHandler(RawCloseHandler())
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return .exchange(try Connection(wrappingChannelSynchronously: channel))
                 }
             }
     }
@@ -250,7 +280,9 @@ public final class ExchangeServer: Sendable {
         await withDiscardingTaskGroup { connections in
             do {
                 try await listener.executeThenClose { inbound in
-                    for try await connection in inbound {
+                    for try await accepted in inbound {
+                        // A faulted connection journals itself when it ends.
+                        guard case .exchange(let connection) = accepted else { continue }
                         connections.addTask { await self.serve(connection, bound: bound) }
                     }
                 }
@@ -387,13 +419,81 @@ public final class ExchangeServer: Sendable {
                     record.resultCode = nil
                     record.outcome = reply.facts.outcome
                     record.detail = reply.facts.detail
+                case .armsResult(let code):
+                    if let attribute = record.messageType, let type = MessageType(attribute: attribute) {
+                        reply = ARMSAnswer.reply(.standard(type, ResultCode(code), body: nil), facts: ExchangeFacts(
+                            outcome: fault.outcome ?? "", detail: "fault: answered \(attribute) with result \(code)"))
+                        record.resultCode = code
+                    } else {
+                        reply = .httpError(.badRequest, facts: ExchangeFacts(
+                            outcome: fault.outcome ?? "", detail: "fault: result \(code) asked, but the request type is unknown: answered 400"))
+                        record.resultCode = nil
+                    }
+                    record.outcome = reply.facts.outcome
+                    record.detail = reply.facts.detail
+                case .malformedXML:
+                    reply = .http(body: ExchangeFault.malformedXMLBody(type: record.messageType), facts: ExchangeFacts(
+                        outcome: fault.outcome ?? "", detail: "fault: answered an unterminated arms-message"))
+                    record.resultCode = nil
+                    record.outcome = reply.facts.outcome
+                    record.detail = reply.facts.detail
                 }
-                try await write(reply, outbound, &record)
+                try await write(reply, mode: fault.write, outbound, channel, &record)
             }
         } catch {
             // executeThenClose rethrows what the body threw (a failed write is already recorded).
         }
         journalOnce()
+    }
+
+    /// Writes the answer as `mode` says (see `ExchangeFault.WriteMode`).
+    private func write(_ reply: ExchangeReply, mode: ExchangeFault.WriteMode, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                       _ channel: Channel, _ record: inout Record) async throws {
+        func note(_ text: String) {
+            record.detail = [record.detail, text].compactMap { $0 }.joined(separator: "; ")
+        }
+        switch mode {
+        case .whole:
+            try await write(reply, outbound, &record)
+        case .dribble(let pause):
+            var sent = 0
+            do {
+                for byte in reply.bytes {
+                    try await outbound.write(ByteBuffer(bytes: [byte]))
+                    sent += 1
+                    if sent < reply.bytes.count { try await Task.sleep(for: pause) }
+                }
+            } catch {
+                record.bytesOut = sent
+                note("fault: dribble of the answer (\(reply.httpStatus), \(record.outcome)) stopped after \(sent) of \(reply.bytes.count) bytes: \(error)")
+                record.outcome = ExchangeOutcome.closed
+                throw error
+            }
+            record.httpStatus = reply.httpStatus
+            record.bytesOut = sent
+            note("fault: dribbled one byte per \(pause)")
+        case .truncate, .truncateMidBody, .reset, .resetMidBody:
+            let cut = mode.cut(of: reply.bytes) ?? reply.bytes.count
+            let was = record.outcome
+            if cut > 0 {
+                do {
+                    try await outbound.write(ByteBuffer(bytes: reply.bytes[..<cut]))
+                } catch {
+                    note("fault: cut answer (\(reply.httpStatus), \(was)) not written: \(error)")
+                    record.outcome = ExchangeOutcome.closed
+                    throw error
+                }
+            }
+            record.httpStatus = cut > 0 ? reply.httpStatus : 0
+            record.bytesOut = cut
+            record.outcome = mode.outcome ?? was
+            let abortive: Bool
+            if case .reset = mode { abortive = true } else if case .resetMidBody = mode { abortive = true } else { abortive = false }
+            note("fault: answer (\(reply.httpStatus), \(was)) cut after \(cut) of \(reply.bytes.count) bytes, then "
+                 + (abortive ? "TCP reset" : "clean close"))
+            // The writes above are queued on the event loop before the reset, so they reach the socket first.
+            if abortive { await RawCloseHandler.abort(channel) }
+        }
     }
 
     /// Writes the whole answer in one write.

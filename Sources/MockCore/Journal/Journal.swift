@@ -8,6 +8,8 @@ public enum ServerRole: String, Codable, Sendable {
     case simple
     case heartbeat
     case control
+    /// The HTTPS CONNECT proxy (`ConnectProxy`).
+    case proxy
 }
 
 /// One exchange as the mock saw it: what tests assert on and operators read back.

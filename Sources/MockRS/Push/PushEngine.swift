@@ -119,6 +119,15 @@ public struct PushEngine: Sendable {
     /// `nil` or a `nil` result answers 100. A non-100 answer keeps the transaction open, so
     /// that libarms' re-sent configure-done (414 after a rollback, push.md §6.1) is recorded too.
     public var doneAnswer: (@Sendable (String, ARMSRequest) -> ResultCode?)?
+    /// Decides the result code of the push-confirmation-start answer in a tunnel (SA);
+    /// `nil` or a `nil` result answers 100 and goes on with the confirm-done request. Any
+    /// other code is answered alone (no transaction id, no confirm-done request) and the
+    /// tunnel stays unconfirmed: libarms reconnects on 3xx/4xx and stops its whole push
+    /// loop on 2xx/5xx (tunnel.md §6, push.md §2.4).
+    public var confirmAnswer: (@Sendable (String) -> ResultCode?)?
+    /// Consulted for every RS→SA ARMS message on a tunnel (SA, message type); a non-nil
+    /// `ChunkFault` replaces the message's normal chunks (journaled).
+    public var chunkFault: (@Sendable (String, String) -> ChunkFault?)?
     private(set) var tunnels: [Int: Tunnel] = [:]
     private var operations: [Int: Operation] = [:]
     private var operationOrder: [Int] = []
@@ -353,6 +362,16 @@ public struct PushEngine: Sendable {
     private mutating func handleRequest(_ r: ARMSRequest, size: Int, on id: Int) -> [PushAction] {
         let sa = tunnels[id]!.sa
         if r.type == .pushConfirmationStart {
+            if let code = confirmAnswer?(sa), code != .success {
+                var actions = frames(.response(.standard(.pushConfirmationStart, code)), on: id)
+                let reaction = (300...499).contains(code.rawValue) ? "libarms reconnects the tunnel"
+                    : (200...299).contains(code.rawValue) || code.rawValue >= 500 ? "libarms stops its push loop"
+                    : "libarms' reaction is not documented for this code"
+                actions.append(journal(id, type: r.type.attribute, resultCode: code.rawValue,
+                                       outcome: ExchangeOutcome.fault("confirm-\(code.rawValue)"), bytesIn: size,
+                                       detail: "fault: push-confirmation-start answered \(code.rawValue), no confirm-done sent (\(reaction))"))
+                return actions
+            }
             let txid = nextConfirmationID
             nextConfirmationID = nextConfirmationID >= Int(Int32.max) ? 1 : nextConfirmationID + 1
             tunnels[id]!.phase = .confirming
@@ -518,6 +537,14 @@ public struct PushEngine: Sendable {
         let data = message.encode(style: .asciiSafe).bytes
         let chunkID = nextChunkID
         nextChunkID = nextChunkID == UInt32(Int32.max) ? 1 : nextChunkID + 1
+        if let hook = chunkFault, let sa = tunnels[id]?.sa, let fault = hook(sa, message.type.attribute) {
+            return faultyFrames(fault, data, message: message, chunkID: chunkID, on: id)
+        }
+        return chunks(data, chunkID: chunkID, on: id)
+    }
+
+    /// The message's chunks, each its own write.
+    private func chunks(_ data: [UInt8], chunkID: UInt32, on id: Int) -> [PushAction] {
         if data.count <= limits.maxChunkData {
             return [.write(tunnel: id, bytes: TunnelChunkEncoder.singleChunk(data, id: chunkID))]
         }
@@ -530,6 +557,36 @@ public struct PushEngine: Sendable {
             start = end
         }
         return actions
+    }
+
+    static let rootEnd = Array("</arms-message>".utf8)
+
+    /// A `ChunkFault` applied to one message, with its journal entry.
+    private func faultyFrames(_ fault: ChunkFault, _ data: [UInt8], message: ARMSMessage, chunkID: UInt32, on id: Int) -> [PushAction] {
+        let type = message.type.attribute
+        switch fault {
+        case .truncate:
+            var whole: [UInt8] = []
+            for case .write(_, let bytes) in chunks(data, chunkID: chunkID, on: id) { whole += bytes }
+            let half = whole.count / 2
+            // The transport's close ends the tunnel; its channelInactive reports it to the engine.
+            return [.write(tunnel: id, bytes: Array(whole[..<half])),
+                    journal(id, type: type, outcome: fault.outcome,
+                            detail: "fault: \(half) of \(whole.count) chunk bytes of \(type) written, then the tunnel closed"),
+                    .close(tunnel: id, lastChunk: false)]
+        case .malformedChunk:
+            let bytes = Array("zz;id=\(chunkID);trail\r\n".utf8) + data + [13, 10]
+            return [.write(tunnel: id, bytes: bytes),
+                    journal(id, type: type, outcome: fault.outcome,
+                            detail: "fault: \(type) sent in a chunk whose size field is not hex")]
+        case .malformedXML:
+            // A complete document whose last end tag does not match (the SA's parser fails at
+            // once; an unterminated one would leave libarms waiting for the rest).
+            let broken = Array(data.dropLast(Self.rootEnd.count)) + Array("</arms-massage>".utf8)
+            return chunks(broken, chunkID: chunkID, on: id)
+                + [journal(id, type: type, outcome: fault.outcome,
+                           detail: "fault: \(type) sent as well-framed chunks holding broken XML (mismatched end tag)")]
+        }
     }
 
     private static func output(_ module: UInt32, _ p: Payload, result: Int? = nil) -> PushOutput {

@@ -71,6 +71,9 @@ public final class TunnelServer: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    private let connectionHook = NIOLockedValueBox<ConnectionFaultHook?>(nil)
+    private let openFaultHook = NIOLockedValueBox<(@Sendable (String?) -> TunnelOpenFault?)?>(nil)
+    private let faulted = FaultedConnections()
     private let givenGroup: (any EventLoopGroup)?
     private let running = NIOLockedValueBox<(channels: [Channel], bound: [BoundEndpoint], group: any EventLoopGroup, owns: Bool)?>(nil)
 
@@ -127,6 +130,15 @@ public final class TunnelServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let hook = self.connectionHook.withLockedValue({ $0 }) {
+                        let fault = hook(ConnectionFaultContext(role: .tunnel, local: TunnelConnectionHandler.format(channel.localAddress),
+                                                                peer: TunnelConnectionHandler.format(channel.remoteAddress)))
+                        if fault != .none {
+                            try ConnectionFaultHandler.install(fault, on: channel, role: .tunnel, readTimeout: self.configuration.headTimeout,
+                                                               journal: self.journal, registry: self.faulted)
+                            return
+                        }
+                    }
                     if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .nanoseconds(idle)))
                     try channel.pipeline.syncOperations.addHandler(TunnelConnectionHandler(server: self))
@@ -142,6 +154,7 @@ public final class TunnelServer: Sendable {
             return v
         }) else { return }
         for c in r.channels { try? await c.close() }
+        await faulted.closeAll()
         let open = state.withLockedValue { s in Array(s.channels.values) }
         for c in open { try? await c.close() }
         if r.owns { try? await r.group.shutdownGracefully() }
@@ -287,6 +300,37 @@ public final class TunnelServer: Sendable {
 
     public var openTunnelCount: Int { state.withLockedValue { $0.engine.openTunnelCount } }
 
+    // MARK: - Fault hooks (see docs/fault-hooks.md)
+
+    /// Result code of the push-confirmation-start answer in a tunnel, by SA; `nil` answers
+    /// 100 (see `PushEngine.confirmAnswer`). `nil` removes the hook.
+    public func setConfirmAnswer(_ hook: (@Sendable (String) -> ResultCode?)?) {
+        state.withLockedValue { $0.engine.confirmAnswer = hook }
+    }
+
+    /// How to answer a tunnel open request, by the SA it claims (Basic user, not yet
+    /// verified; `nil` when unreadable): `nil` opens the tunnel normally. Asked once the
+    /// request head is complete and well-formed. `nil` removes the hook.
+    public func setTunnelOpenFault(_ hook: (@Sendable (String?) -> TunnelOpenFault?)?) {
+        openFaultHook.withLockedValue { $0 = hook }
+    }
+
+    /// Consulted for every RS→SA ARMS message on a tunnel, by SA and message type
+    /// (`push-confirmation-start`, `configure-start`, `configure-done`, …). `nil` removes the hook.
+    public func setChunkFault(_ hook: (@Sendable (String, String) -> ChunkFault?)?) {
+        state.withLockedValue { $0.engine.chunkFault = hook }
+    }
+
+    /// Asked once per accepted tunnel connection, before TLS (see `ExchangeConnectionFault`;
+    /// `.stallHandshake` ends after `headTimeout`). `nil` removes the hook.
+    public func setConnectionFaultHook(_ hook: ConnectionFaultHook?) {
+        connectionHook.withLockedValue { $0 = hook }
+    }
+
+    func openFault(claimedSA: String?) -> TunnelOpenFault? {
+        openFaultHook.withLockedValue { $0 }?(claimedSA)
+    }
+
     // MARK: - Engine plumbing
 
     /// Runs an engine step and carries out its actions under the lock, so that the writes
@@ -422,6 +466,22 @@ final class TunnelConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         } catch {
             refuse(context, status: .badRequest, outcome: ExchangeOutcome.badRequest, sa: nil, detail: error.description)
             return
+        }
+        let claimed = head.headers["Authorization"].flatMap { try? BasicCredentials(parsingHeaderValue: $0) }
+            .flatMap { DistributionID($0.user)?.description }
+        switch server.openFault(claimedSA: claimed) {
+        case .status(let status)?:
+            refuse(context, status: status, outcome: TunnelOpenFault.status(status).outcome, sa: claimed,
+                   detail: "fault: tunnel open answered \(status)")
+            return
+        case .close?:
+            finished = true
+            server.journalConnection(sa: claimed, outcome: TunnelOpenFault.close.outcome,
+                                     detail: "fault: tunnel open request closed without an answer", peer: peer)
+            context.close(promise: nil)
+            return
+        case nil:
+            break
         }
         let profile: SAProfile
         switch server.fleet.authenticate(head, key: \.rsKey) {
