@@ -232,6 +232,7 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         early = Array(head[end...])
+        head.removeSubrange(end...)
         let line = String(decoding: head.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = line.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "CONNECT", parts[2].hasPrefix("HTTP/1.") else {
