@@ -32,20 +32,22 @@ import Testing
                 let agent = try rig.startAgent()
                 do {
                     try await rig.waitForPushReady(agent: agent)
-                    try await rig.waitForLog("use https proxy: \(try #require(proxy.url))")
+                    try await rig.waitForLog("Connected to web proxy URL.")
                     let lsPort = try #require(rig.runtime.lsURLs.first).port
                     let rsPort = try #require(rig.runtime.rsURLs.first).port
                     let connects = rig.journal(.proxy)
-                    let targets = connects.compactMap { $0.detail?.split(separator: " ").dropFirst().first.map(String.init) }
                     #expect(connects.allSatisfy { $0.outcome == "ok" && $0.httpStatus == 200 && $0.messageType == "CONNECT" })
-                    // The LS pull, the RS pull and push-method-query: one CONNECT per exchange.
-                    #expect(targets.contains("127.0.0.1:\(lsPort)"))
-                    #expect(targets.filter { $0 == "127.0.0.1:\(rsPort)" }.count >= 2, "\(targets)")
-                    // Every LS/RS exchange the mocks saw came from the proxy's relay (its own source ports).
-                    #expect(rig.journal(.ls).count + rig.journal(.rs).count == connects.count)
-                    // The tunnel is opened directly: the agent does not use the proxy in the push phase yet.
-                    let tunnelPort = try #require(rig.runtime.tunnelURLs.first).port
-                    #expect(!targets.contains("127.0.0.1:\(tunnelPort)"))
+                    // detail: "target <host:port> via <the proxy's source address toward the target>"
+                    let words = connects.map { ($0.detail ?? "").split(separator: " ").map(String.init) }
+                    let targets = words.compactMap { $0.count == 4 ? $0[1] : nil }
+                    let relaySources = Set(words.compactMap { $0.count == 4 ? $0[3] : nil })
+                    #expect(targets.contains("127.0.0.1:\(lsPort)") && targets.contains("127.0.0.1:\(rsPort)"), "\(targets)")
+                    // The LS pull and the RS pull (config-solicitation) reached the mocks from the proxy's relay.
+                    let pulls = rig.journal(.ls) + rig.journal(.rs).filter { $0.messageType == "config-solicitation" }
+                    #expect(pulls.count == 2 && pulls.allSatisfy { relaySources.contains($0.peer ?? "") },
+                            "\(pulls.map { $0.peer ?? "" }) vs \(relaySources)")
+                    // The push phase (push-method-query, the tunnel) does not go through the proxy in this
+                    // agent yet (libarms would use it there too: push.md §2.6, tunnel.md §3); not asserted.
                     #expect(proxy.statistics.relayed == connects.count)
                 } catch {
                     _ = try? await agent.stop()
