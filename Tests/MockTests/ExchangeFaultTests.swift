@@ -26,8 +26,21 @@ import Testing
 
     static var configSolicitation: [UInt8] { PullRequests.configSolicitation(sa, key: "rs-secret") }
 
+    /// A TLS exchange with a server that will not complete it: what arrived, and whether it
+    /// failed (a write on the already closed channel counts, it is a race with the close).
+    static func failedAttempt(port: Int, send: [UInt8] = configSolicitation) async throws -> (received: [UInt8], error: (any Error)?) {
+        do {
+            let outcome = try await TestClient.exchange(port: port, tls: try TestClient.tls(), send: send)
+            return (outcome.received, outcome.error)
+        } catch {
+            return ([], error)
+        }
+    }
+
+    /// ECONNRESET, on a read or (when the RST beats the connect's completion) on the connect.
     static func isReset(_ error: (any Error)?) -> Bool {
         if let io = error as? IOError { return io.errnoCode == ECONNRESET }
+        if let connect = error as? NIOConnectionError { return connect.connectionErrors.contains { isReset($0.error) } }
         return false
     }
 
@@ -159,7 +172,7 @@ import Testing
             return .refuse
         }
         try await withExchangeServer(server) { server, bound in
-            let outcome = try await TestClient.exchange(port: bound[0].port, tls: try TestClient.tls(), send: Self.configSolicitation)
+            let outcome = try await Self.failedAttempt(port: bound[0].port)
             #expect(outcome.received.isEmpty)
             #expect(outcome.error != nil)
             let entries = try await journal.waitForEntries(1)
@@ -170,7 +183,13 @@ import Testing
             #expect(context.role == .rs && context.local == "127.0.0.1:\(bound[0].port)")
             #expect(context.peer == entries[0].peer && context.peer?.hasPrefix("127.0.0.1:") == true)
             // A raw TCP client sees the reset itself.
-            let raw = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [])
+            var raw: (received: [UInt8], error: (any Error)?)
+            do {
+                let outcome = try await TestClient.exchange(port: bound[0].port, tls: nil, send: [])
+                raw = (outcome.received, outcome.error)
+            } catch {
+                raw = ([], error)
+            }
             #expect(Self.isReset(raw.error) && raw.received.isEmpty, "\(String(describing: raw.error))")
             // Removing the hook serves normally again.
             server.setConnectionFaultHook(nil)
@@ -186,7 +205,7 @@ import Testing
         let server = makeServer(journal: journal)
         server.setConnectionFaultHook { _ in .cutHandshake }
         try await withExchangeServer(server) { _, bound in
-            let outcome = try await TestClient.exchange(port: bound[0].port, tls: try TestClient.tls(), send: Self.configSolicitation)
+            let outcome = try await Self.failedAttempt(port: bound[0].port)
             #expect(outcome.received.isEmpty && outcome.error != nil)
             let entry = try await journal.waitForEntries(1)[0]
             #expect(entry.outcome == "fault:handshake-cut")
@@ -202,7 +221,7 @@ import Testing
         server.setConnectionFaultHook { _ in .stallHandshake }
         try await withExchangeServer(server) { _, bound in
             let started = ContinuousClock.now
-            let outcome = try await TestClient.exchange(port: bound[0].port, tls: try TestClient.tls(), send: Self.configSolicitation)
+            let outcome = try await Self.failedAttempt(port: bound[0].port)
             #expect(ContinuousClock.now - started >= .milliseconds(500))
             #expect(outcome.received.isEmpty && outcome.error != nil)
             #expect(!(outcome.error is TestFailure), "the server, not the client's timer, should end it")
@@ -217,7 +236,7 @@ import Testing
         let server = makeServer(readTimeout: .seconds(60), journal: journal)
         server.setConnectionFaultHook { _ in .stallHandshake }
         let bound = try await server.start()
-        let client = Task { try await TestClient.exchange(port: bound[0].port, tls: try TestClient.tls(), send: []) }
+        let client = Task { try await Self.failedAttempt(port: bound[0].port, send: []) }
         try await waitUntil("the stalled connection") { server.faultedConnectionCount == 1 }
         await server.stop()
         let entry = try await journal.waitForEntries(1)[0]
