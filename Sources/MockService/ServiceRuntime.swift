@@ -38,9 +38,6 @@ public struct ServiceConfiguration: Sendable {
     /// Asked for every connection the LS, RS and tunnel listeners accept, before TLS
     /// (`ConnectionFaultContext.role` tells which); `nil` faults none.
     public var connectionFaultHook: ConnectionFaultHook?
-    /// Numeric addresses of the RS listener (default: `hosts`); e.g. `127.0.0.1` and
-    /// `127.0.0.2` give two RS URLs on one port, and the LS hands out both.
-    public var rsHosts: [String]?
     /// UDP port of the heartbeat receiver. 0 (the default here, so that in-process tests
     /// never collide) picks a free one, the same on every address when possible; `serve` uses 18446.
     public var heartbeatPort = 0
