@@ -33,6 +33,17 @@ enum FaultWiring {
 
     /// The hooks set on the running service.
     static func install(_ plane: FaultPlane, into runtime: ServiceRuntime) {
+        if plane.rules.contains(where: { $0.target.role == .heartbeat }) {
+            runtime.setHeartbeatDatagramFault { context in
+                switch plane.decide(role: .heartbeat, messageType: nil, listener: nil, sa: context.claimedSA?.description,
+                                    connectionLevel: false, now: now) {
+                case .drop?: return .drop
+                case .duplicate?: return .duplicate
+                case .corrupt?: return .corrupt
+                default: return .none
+                }
+            }
+        }
         let tunnelRules = plane.rules.contains { $0.target.role == .tunnel && !$0.action.isConnectionLevel }
         guard tunnelRules else { return }
         runtime.setConfirmAnswer { sa in
