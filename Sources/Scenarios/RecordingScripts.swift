@@ -23,8 +23,10 @@ public struct RecordingScripts: Sendable {
     /// The script file of `name`.
     public func path(_ name: String) -> String { directory + "/" + name }
 
-    /// Writes every script; `exits` gives a script's exit code (default 0).
-    public func write(exits: [String: Int32] = [:]) throws {
+    /// Writes every script; `exits` gives a script's exit code (default 0). With
+    /// `exitFiles`, a script whose `<exitFiles><name>-exit` file exists exits with the number
+    /// in it instead, so that a test can change an exit code while the agent runs.
+    public func write(exits: [String: Int32] = [:], exitFiles: String? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for name in Self.names {
             var body = "#!/bin/sh\nline='\(name)'\nfor a in \"$@\"; do line=\"$line|$a\"; done\nprintf '%s\\n' \"$line\" >> '\(recordPath)'\n"
@@ -34,6 +36,9 @@ public struct RecordingScripts: Sendable {
             case "status": body += "printf 'status of %s:%s' \"$1\" \"$(cat \"$2\")\" > \"$3\"\n"
             case "clear": body += "printf 'cleared %s' \"$1\" > \"$3\"\n"
             default: break
+            }
+            if let exitFiles {
+                body += "if [ -f '\(exitFiles)\(name)-exit' ]; then exit $(cat '\(exitFiles)\(name)-exit'); fi\n"
             }
             body += "exit \(exits[name] ?? 0)\n"
             let file = path(name)

@@ -1,6 +1,7 @@
 import Foundation
 import MockCore
 import MockService
+import Scenarios
 
 /// The service side in process plus a real `armsd` process pointed at it.
 final class PullRig: @unchecked Sendable {
@@ -52,24 +53,11 @@ final class PullRig: @unchecked Sendable {
         statePath = dir.path("state-cache")
         workPath = dir.path("work")
         let scripts = dir.path("scripts")
-        try FileManager.default.createDirectory(atPath: scripts, withIntermediateDirectories: true)
-        // Each script records its name and arguments (one line, fields separated by |); start and
-        // reconfig also keep the config they got (config-<id>). The push scripts answer through their
-        // result file ($3) and exit with the number in `<name>-exit` when a test writes one.
-        for name in Self.scriptNames {
-            // One append per call, so that agents running the scripts at the same time never interleave lines.
-            var body = "line='\(name)'\nfor a in \"$@\"; do line=\"$line|$a\"; done\nprintf '%s\\n' \"$line\" >> \(recordPath)\n"
-            switch name {
-            case "start": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
-            case "reconfig": body += "cat \"$4\" > \(dir.path("config-"))$1\n"
-            case "command": body += "printf 'ran:%s' \"$(cat \"$2\")\" > \"$3\"\n"
-            case "status": body += "printf 'status of %s:%s' \"$1\" \"$(cat \"$2\")\" > \"$3\"\n"
-            case "clear": body += "printf 'cleared %s' \"$1\" > \"$3\"\n"
-            default: break
-            }
-            body += "if [ -f \(dir.path(name + "-exit")) ]; then exit $(cat \(dir.path(name + "-exit"))); fi\nexit 0\n"
-            try writeScript("\(scripts)/\(name)", body)
-        }
+        // The scenario runner's recording scripts: one line per call (name|arg|…), start and
+        // reconfig keep their config (config-<id>), and a test changes an exit code by writing
+        // `<name>-exit` (setScriptExit).
+        let recording = RecordingScripts(directory: scripts, recordPath: recordPath, configPrefix: dir.path("config-"))
+        try recording.write(exitFiles: dir.url.path + "/")
         let generated = try String(contentsOfFile: runtime.dataDirectory!.armsdConfPath, encoding: .utf8)
         let conf = generated.split(separator: "\n").filter { !$0.hasPrefix("path-state-cache") }.joined(separator: "\n")
             + "\npath-state-cache: \(statePath)\n"
@@ -77,7 +65,7 @@ final class PullRig: @unchecked Sendable {
         try conf.write(toFile: confPath, atomically: true, encoding: .utf8)
     }
 
-    static let scriptNames = ["start", "stop", "state-changed", "post-pull", "reboot", "reconfig", "command", "status", "clear"]
+    static let scriptNames = RecordingScripts.names
 
     /// Makes the named script exit with `code` from its next run on.
     func setScriptExit(_ name: String, _ code: Int32) throws {
