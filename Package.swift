@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "MockLS", targets: ["MockLS"]),
         .library(name: "MockRS", targets: ["MockRS"]),
         .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "MockService", targets: ["MockService"]),
+        .library(name: "FleetSimulator", targets: ["FleetSimulator"]),
         .executable(name: "warplink-mock", targets: ["warplink-mock"]),
         .executable(name: "armsd", targets: ["armsd"]),
     ],
@@ -71,10 +73,21 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
         .target(name: "Agent", dependencies: ["ARMSProtocol", "CArmsOpenSSL"]),
+        // N simulated SAs in one process: the Agent's pull and push state machines over NIO.
+        .target(
+            name: "FleetSimulator",
+            dependencies: [
+                "Agent", "MockService", "MockRS", "MockCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "ARMSProtocol", "MockService", "MockRS",
+                "ARMSProtocol", "MockService", "MockRS", "FleetSimulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,7 +106,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS"]),
+        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS", "FleetSimulator"]),
     ],
     swiftLanguageModes: [.v6]
 )

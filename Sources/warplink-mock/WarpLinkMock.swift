@@ -19,6 +19,7 @@ struct WarpLinkMock: AsyncParsableCommand {
             JournalCommand.self,
             PushCommand.self,
             HBCommand.self,
+            FleetCommand.self,
         ]
     )
 }

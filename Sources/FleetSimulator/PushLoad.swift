@@ -1,0 +1,88 @@
+import ARMSProtocol
+import MockRS
+import MockService
+
+/// Sends one md-command to an SA and tells whether it came back as sent (the
+/// simulated SA echoes its command).
+public struct PushSender: Sendable {
+    public var send: @Sendable (DistributionID, String) async -> Bool
+
+    public init(send: @escaping @Sendable (DistributionID, String) async -> Bool) { self.send = send }
+
+    /// Through the RS of a mock in this process.
+    public static func inProcess(_ runtime: ServiceRuntime, timeout: Duration = .seconds(10)) -> PushSender {
+        PushSender { id, command in
+            guard let result = try? await runtime.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout) else {
+                return false
+            }
+            return result.state == .succeeded && result.output.first?.text == command
+        }
+    }
+
+    /// Through a mock's control API (start, then wait for the operation).
+    public static func control(_ client: ControlClient, timeout: Double = 10) -> PushSender {
+        PushSender { id, command in
+            guard let result = try? await client.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout) else {
+                return false
+            }
+            return result.state == .succeeded && result.output.first?.text == command
+        }
+    }
+}
+
+/// md-command pushes at a fixed rate to push-ready SAs picked at random (seeded), each
+/// timed and counted in the fleet's figures. At most `maxInFlight` at once: a push
+/// due while that many are out is skipped (and counted as failed).
+public struct PushLoad: Sendable {
+    public let fleet: Fleet
+    public let rate: Double
+    public let sender: PushSender
+    public let seed: UInt64
+    public let maxInFlight: Int
+
+    public init(fleet: Fleet, rate: Double, sender: PushSender, seed: UInt64 = 1, maxInFlight: Int = 2000) {
+        self.fleet = fleet
+        self.rate = rate
+        self.sender = sender
+        self.seed = seed
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Pushes until the task is cancelled or `duration` passed, then waits for those in flight.
+    public func run(for duration: Duration? = nil) async {
+        guard rate > 0 else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = duration.map { start + $0 }
+        var random = SplitMix64(seed: seed)
+        let fleet = self.fleet
+        let sender = self.sender
+        await withTaskGroup(of: Void.self) { group in
+            var sent = 0
+            var inFlight = 0
+            var serial = 0
+            while !Task.isCancelled {
+                let now = clock.now
+                if let end, now >= end { break }
+                let elapsed = start.duration(to: now)
+                let due = Int(rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                while sent < due {
+                    sent += 1
+                    while inFlight >= maxInFlight, await group.next() != nil { inFlight -= 1 }
+                    guard let id = fleet.randomReadySA(using: &random) else { continue }
+                    serial += 1
+                    let command = "fleet push \(serial)"
+                    inFlight += 1
+                    group.addTask {
+                        let begin = ContinuousClock.now
+                        let ok = await sender.send(id, command)
+                        let d = begin.duration(to: .now)
+                        fleet.recordPush(succeeded: ok, latency: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            await group.waitForAll()
+        }
+    }
+}
