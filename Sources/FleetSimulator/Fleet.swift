@@ -228,7 +228,8 @@ public final class Fleet: @unchecked Sendable {
         }
     }
 
-    func error(_ text: String) {
+    /// Counts an error under its text (the first 64 distinct texts are kept apart).
+    public func error(_ text: String) {
         counters.withLockedValue { c in
             c.errorCount += 1
             if c.errors[text] != nil || c.errors.count < Self.maxErrorKinds {

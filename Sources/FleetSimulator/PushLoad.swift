@@ -2,30 +2,37 @@ import ARMSProtocol
 import MockRS
 import MockService
 
-/// Sends one md-command to an SA and tells whether it came back as sent (the
-/// simulated SA echoes its command).
+/// Sends one md-command to an SA: nil when it came back as sent (the simulated SA
+/// echoes its command), else why not.
 public struct PushSender: Sendable {
-    public var send: @Sendable (DistributionID, String) async -> Bool
+    public var send: @Sendable (DistributionID, String) async -> String?
 
-    public init(send: @escaping @Sendable (DistributionID, String) async -> Bool) { self.send = send }
+    public init(send: @escaping @Sendable (DistributionID, String) async -> String?) { self.send = send }
+
+    static func verdict(_ result: PushOperationResult, _ command: String) -> String? {
+        guard result.state == .succeeded else { return "push \(result.state.rawValue): \(result.error ?? "result \(result.resultCode ?? 0)")" }
+        return result.output.first?.text == command ? nil : "push: the answer is not the command's echo"
+    }
 
     /// Through the RS of a mock in this process.
     public static func inProcess(_ runtime: ServiceRuntime, timeout: Duration = .seconds(10)) -> PushSender {
         PushSender { id, command in
-            guard let result = try? await runtime.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout) else {
-                return false
+            do {
+                return verdict(try await runtime.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout), command)
+            } catch {
+                return "push: \(error)"
             }
-            return result.state == .succeeded && result.output.first?.text == command
         }
     }
 
     /// Through a mock's control API (start, then wait for the operation).
     public static func control(_ client: ControlClient, timeout: Double = 10) -> PushSender {
         PushSender { id, command in
-            guard let result = try? await client.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout) else {
-                return false
+            do {
+                return verdict(try await client.push(.mdCommand(command, module: FleetProvisioning.moduleID), to: id, timeout: timeout), command)
+            } catch {
+                return "push: \(error)"
             }
-            return result.state == .succeeded && result.output.first?.text == command
         }
     }
 }
@@ -75,9 +82,10 @@ public struct PushLoad: Sendable {
                     inFlight += 1
                     group.addTask {
                         let begin = ContinuousClock.now
-                        let ok = await sender.send(id, command)
+                        let failure = await sender.send(id, command)
                         let d = begin.duration(to: .now)
-                        fleet.recordPush(succeeded: ok, latency: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                        if let failure { fleet.error(failure) }
+                        fleet.recordPush(succeeded: failure == nil, latency: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(2))
