@@ -38,8 +38,9 @@ public struct PushSender: Sendable {
 }
 
 /// md-command pushes at a fixed rate to push-ready SAs picked at random (seeded), each
-/// timed and counted in the fleet's figures. At most `maxInFlight` at once: a push
-/// due while that many are out is skipped (and counted as failed).
+/// timed and counted in the fleet's figures. At most `maxInFlight` at once: a push due
+/// while that many are out waits for one of them (the rate drops). A push due while no
+/// SA is push-ready is skipped.
 public struct PushLoad: Sendable {
     public let fleet: Fleet
     public let rate: Double
@@ -73,7 +74,7 @@ public struct PushLoad: Sendable {
                 if let end, now >= end { break }
                 let elapsed = start.duration(to: now)
                 let due = Int(rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-                while sent < due {
+                while sent < due && !Task.isCancelled {
                     sent += 1
                     while inFlight >= maxInFlight, await group.next() != nil { inFlight -= 1 }
                     guard let id = fleet.randomReadySA(using: &random) else { continue }
