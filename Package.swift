@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "MockLS", targets: ["MockLS"]),
         .library(name: "MockRS", targets: ["MockRS"]),
         .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "MockService", targets: ["MockService"]),
+        .library(name: "FleetSimulator", targets: ["FleetSimulator"]),
         .executable(name: "warplink-mock", targets: ["warplink-mock"]),
         .executable(name: "armsd", targets: ["armsd"]),
     ],
@@ -75,10 +77,21 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // N simulated SAs in one process: the Agent's pull and push state machines over NIO.
+        .target(
+            name: "FleetSimulator",
+            dependencies: [
+                "Agent", "MockService", "MockRS", "MockCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "warplink-mock",
             dependencies: [
-                "ARMSProtocol", "MockService", "MockRS", "Scenarios",
+                "ARMSProtocol", "MockService", "MockRS", "Scenarios", "FleetSimulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -102,7 +115,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "MockService", "MockCore"]),
-        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS", "Scenarios"]),
+        .testTarget(name: "Conformance", dependencies: ["ARMSProtocol", "MockService", "MockRS", "Scenarios", "FleetSimulator"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -34,5 +34,28 @@ let package = Package(
             path: "Benchmarks/HeartbeatIngest",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // Server memory per held tunnel at 1k, 5k and 10k simulated SAs (FleetSimulator + in-process mock).
+        .executableTarget(
+            name: "TunnelsHeld",
+            dependencies: [
+                .product(name: "FleetSimulator", package: "WarpLinkMock"),
+                .product(name: "MockService", package: "WarpLinkMock"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/TunnelsHeld",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // md-command round trips per second over held tunnels, and p50/p99 at fixed rates.
+        .executableTarget(
+            name: "PushThroughput",
+            dependencies: [
+                .product(name: "FleetSimulator", package: "WarpLinkMock"),
+                .product(name: "MockService", package: "WarpLinkMock"),
+                .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/PushThroughput",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ]
 )

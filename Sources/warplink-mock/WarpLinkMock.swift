@@ -20,6 +20,7 @@ struct WarpLinkMock: AsyncParsableCommand {
             PushCommand.self,
             HBCommand.self,
             RunCommand.self,
+            FleetCommand.self,
         ]
     )
 }
