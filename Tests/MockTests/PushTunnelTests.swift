@@ -292,16 +292,21 @@ struct PushTunnelTests {
         }
     }
 
-    @Test("an SA that never answers: the operation times out and the tunnel is free again")
+    @Test("an SA that never answers: the operation times out, that tunnel is closed, a new one carries the next push")
     func timeout() async throws {
         try await withPushRuntime { rt in
             let t = try await rt.readyTunnel()
             let r = try await rt.push(.dumpDebug, to: sa, timeout: .milliseconds(300))
             #expect(r.state == .timedOut)
             _ = try await t.nextRequest()
-            let (_, next) = try await run(rt, t, .readModuleList) { _ in try MockFixture.bytes("libarms-5.33-read-module-list-response.chunk") }
+            // Answers are paired with requests by order; a late one must not be taken for the next
+            // request's, so the tunnel that lost its answer is closed.
+            try await t.waitClosed()
+            #expect(rt.pushStatus(of: sa).pushReady == false)
+            let fresh = try await rt.readyTunnel()
+            let (_, next) = try await run(rt, fresh, .readModuleList) { _ in try MockFixture.bytes("libarms-5.33-read-module-list-response.chunk") }
             #expect(next.state == .succeeded)
-            await t.close()
+            await fresh.close()
         }
     }
 
@@ -395,11 +400,17 @@ struct PushEngineTests {
         #expect(e.result(op)?.state == .started && writes(afterStart).count == 1)   // the queued one goes out
         let done = e.receive(try MockFixture.bytes("libarms-5.33-ping-done-request.chunk"), on: t)
         #expect(e.result(op)?.state == .succeeded && writes(done).count == 1)
-        _ = e.expire(op2)
+        // A third one waits behind the second; when the second expires, its tunnel is closed (a late
+        // answer cannot be paired with the third) and the third fails with it: there is no other tunnel.
+        let (op3, _) = try e.submit(ARMSRequest(type: MessageType(.checkTransaction)), for: sa.description)
+        let expired = e.expire(op2)
         #expect(e.result(op2)?.state == .timedOut)
-        // A late reply is recorded.
+        #expect(expired.contains { if case .close(tunnel: t, lastChunk: true) = $0 { return true } else { return false } })
+        #expect(e.result(op3)?.state == .failed)
+        #expect(!e.isPushReady(sa.description))
+        // The late answer on the closed tunnel changes nothing.
         _ = e.receive(try MockFixture.bytes("libarms-5.33-read-module-list-response.chunk"), on: t)
-        #expect(e.status(of: sa.description).tunnels.first?.ready == true)
+        #expect(e.result(op3)?.state == .failed && e.result(op2)?.state == .timedOut)
     }
 
     @Test("done answer hook: configure-done refused, the re-sent 414 is recorded")

@@ -317,11 +317,18 @@ public struct PushEngine: Sendable {
         operations[id] = op
         var actions: [PushAction] = []
         for (tid, t) in tunnels {
-            if t.awaiting == id {
-                tunnels[tid]!.awaiting = nil
-                actions += pump(tid)
-            }
             tunnels[tid]!.queue.removeAll { $0 == id }
+            if t.awaiting == id {
+                // A tunnel pairs answers with requests by order only (sync answers carry no
+                // transaction id), so an answer that comes after the expiry would be taken for
+                // the next request's. The tunnel is closed instead; the SA reconnects and
+                // confirms again, and what was queued on it moves to another tunnel or fails.
+                tunnels[tid]!.awaiting = nil
+                actions.append(journal(tid, type: op.name.rawValue, outcome: ExchangeOutcome.timeout,
+                                       detail: "operation \(id) got no answer in time: tunnel#\(tid) closed so that a late answer cannot be taken for another request's"))
+                actions += remove(tid, reason: "tunnel#\(tid) closed after operation \(id) timed out")
+                actions.append(.close(tunnel: tid, lastChunk: true))
+            }
         }
         return actions
     }
