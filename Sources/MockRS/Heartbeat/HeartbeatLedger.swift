@@ -41,8 +41,7 @@ public struct HeartbeatLedger: Sendable {
         public var shouldJournal: Bool {
             switch self {
             case .accepted(_, let first, _): return first
-            case .rejected(_, _, _, let count):
-                return count <= HeartbeatLedger.journalFirstRejections || count & (count - 1) == 0
+            case .rejected(_, _, _, let count): return HeartbeatLedger.journals(count: count)
             }
         }
     }
@@ -59,6 +58,7 @@ public struct HeartbeatLedger: Sendable {
         var gapMax = 0.0
         var gapCount = 0
         var rejected: [HeartbeatRejectReason: Int] = [:]
+        var faults: [HeartbeatDatagramFault: Int] = [:]
 
         init(capacity: Int) { samples = Ring(capacity: capacity) }
     }
@@ -66,6 +66,8 @@ public struct HeartbeatLedger: Sendable {
     private var records: [DistributionID: Record] = [:]
     private var globalRejected: [HeartbeatRejectReason: Int] = [:]
     private var allRejected: [HeartbeatRejectReason: Int] = [:]
+    private var globalFaults: [HeartbeatDatagramFault: Int] = [:]
+    private var allFaults: [HeartbeatDatagramFault: Int] = [:]
     /// Accepted datagrams, all SAs.
     public private(set) var accepted = 0
 
@@ -137,8 +139,31 @@ public struct HeartbeatLedger: Sendable {
         return .rejected(reason, sa: sa, detail: detail, count: count)
     }
 
+    /// Counts one datagram the receiver's fault hook acted on (not `.none`), charged to `sa`
+    /// when given (a provisioned SA named by the prefix), else globally. Returns how many
+    /// datagrams that scope has seen with this fault now (for the journal's thinning).
+    @discardableResult
+    public mutating func noteFault(_ fault: HeartbeatDatagramFault, sa: DistributionID?) -> Int {
+        allFaults[fault, default: 0] += 1
+        if let sa {
+            var record = records[sa] ?? Record(capacity: sampleCapacity)
+            record.faults[fault, default: 0] += 1
+            let count = record.faults[fault] ?? 0
+            records[sa] = record
+            return count
+        }
+        globalFaults[fault, default: 0] += 1
+        return globalFaults[fault] ?? 0
+    }
+
+    /// Whether the `count`-th event of a kind in one scope is journaled: the first
+    /// ``journalFirstRejections``, then only the 2ⁿ-th.
+    public static func journals(count: Int) -> Bool {
+        count <= journalFirstRejections || count & (count - 1) == 0
+    }
+
     /// The distribution id of a datagram whose 44-byte prefix is intact, else nil.
-    static func prefixID(_ b: [UInt8]) -> DistributionID? {
+    public static func prefixID(_ b: [UInt8]) -> DistributionID? {
         guard b.count >= HeartbeatDatagram.prefixLength,
               b[0] == 0x00, b[1] == 0x01, b[2] == 0x00, b[3] == 0x14,
               b[24] == 0x00, b[25] == 0x11, b[26] == 0x00, b[27] == 0x10 else { return nil }
@@ -159,19 +184,19 @@ public struct HeartbeatLedger: Sendable {
             : HeartbeatIntervals(last: r.gapLast, mean: r.gapSum / Double(r.gapCount), min: r.gapMin, max: r.gapMax, count: r.gapCount)
         return HeartbeatSnapshot(sa: id.description, sampleCount: r.sampleCount, firstArrival: r.firstArrival,
                                  lastArrival: r.lastArrival, intervals: intervals,
-                                 rejected: Self.named(r.rejected), samples: r.samples.elements)
+                                 rejected: Self.named(r.rejected), faults: Self.named(r.faults), samples: r.samples.elements)
     }
 
     /// Counters over all SAs; `listening` is left empty for the receiver to fill.
     public var overview: HeartbeatOverview {
         HeartbeatOverview(accepted: accepted, rejected: Self.named(globalRejected), rejectedAll: Self.named(allRejected),
-                          sas: records.keys.sorted().map(\.description))
+                          faults: Self.named(allFaults), sas: records.keys.sorted().map(\.description))
     }
 
     /// Rejections not charged to any SA, by reason.
     public var globalRejections: [HeartbeatRejectReason: Int] { globalRejected }
 
-    static func named(_ counts: [HeartbeatRejectReason: Int]) -> [String: Int] {
+    static func named<Key: RawRepresentable<String>>(_ counts: [Key: Int]) -> [String: Int] {
         Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
     }
 }

@@ -31,6 +31,7 @@ public final class HeartbeatReceiver: Sendable {
     private let ledger: NIOLockedValueBox<HeartbeatLedger>
     private let channels = NIOLockedValueBox<[any Channel]>([])
     private let bound = NIOLockedValueBox<[HeartbeatTarget]>([])
+    private let faultHook = NIOLockedValueBox<HeartbeatDatagramFaultHook?>(nil)
 
     /// Largest datagram read whole (anything above the ledger's limit is rejected as too long).
     static let receiveBufferSize = 65_536
@@ -107,6 +108,9 @@ public final class HeartbeatReceiver: Sendable {
         ledger.withLockedValue { $0.snapshot(of: id) }
     }
 
+    /// Accepted datagrams so far, all SAs (cheap: no overview is built).
+    public var acceptedCount: Int { ledger.withLockedValue { $0.accepted } }
+
     /// Counters over all SAs, with the listening addresses.
     public var overview: HeartbeatOverview {
         var o = ledger.withLockedValue { $0.overview }
@@ -114,10 +118,44 @@ public final class HeartbeatReceiver: Sendable {
         return o
     }
 
-    /// Checks and records one datagram (what each socket does per read); journals per the
-    /// ledger's policy.
+    /// Installs (or, with nil, removes) the fault hook asked once per received datagram
+    /// before the ledger (see ``HeartbeatDatagramFault``).
+    public func setDatagramFault(_ hook: HeartbeatDatagramFaultHook?) {
+        faultHook.withLockedValue { $0 = hook }
+    }
+
+    /// What each socket does per read: asks the fault hook, applies its decision, then
+    /// checks and records the datagram (none, one or two copies of it); journals per the
+    /// ledger's policy. Returns the ledger's verdicts in order (empty when dropped).
     @discardableResult
-    public func receive(_ bytes: [UInt8], source: String?) -> HeartbeatLedger.Outcome {
+    public func receive(_ bytes: [UInt8], source: String?) -> [HeartbeatLedger.Outcome] {
+        guard let hook = faultHook.withLockedValue({ $0 }) else { return [ingest(bytes, source: source)] }
+        let claimed = HeartbeatLedger.prefixID(bytes)
+        let fault = hook(HeartbeatDatagramFaultContext(source: source, byteCount: bytes.count, claimedSA: claimed))
+        guard fault != .none else { return [ingest(bytes, source: source)] }
+        noteFault(fault, claimed: claimed, byteCount: bytes.count, source: source)
+        switch fault {
+        case .none: return [ingest(bytes, source: source)]
+        case .drop: return []
+        case .duplicate: return [ingest(bytes, source: source), ingest(bytes, source: source)]
+        case .corrupt: return [ingest(HeartbeatDatagramFault.corrupted(bytes), source: source)]
+        }
+    }
+
+    /// Counts an applied fault (charged to the claimed SA when it is provisioned) and
+    /// journals it with the ledger's thinning.
+    private func noteFault(_ fault: HeartbeatDatagramFault, claimed: DistributionID?, byteCount: Int, source: String?) {
+        let sa = claimed.flatMap { fleet[$0] != nil ? $0 : nil }
+        let count = ledger.withLockedValue { $0.noteFault(fault, sa: sa) }
+        guard HeartbeatLedger.journals(count: count), let outcome = fault.outcome else { return }
+        var detail = "heartbeat datagram fault: \(fault.rawValue)"
+        if count > HeartbeatLedger.journalFirstRejections { detail += " (#\(count) of this kind)" }
+        journal.append(JournalEntry(time: Self.wallClockSeconds(), role: .heartbeat, sa: sa?.description, messageType: "heartbeat",
+                                    bytesIn: byteCount, outcome: outcome, detail: detail, peer: source))
+    }
+
+    /// Checks and records one datagram in the ledger; journals per the ledger's policy.
+    private func ingest(_ bytes: [UInt8], source: String?) -> HeartbeatLedger.Outcome {
         let wall = Self.wallClockSeconds()
         let now = ContinuousClock.now
         let fleet = self.fleet

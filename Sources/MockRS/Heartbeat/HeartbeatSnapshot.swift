@@ -161,17 +161,22 @@ public struct HeartbeatSnapshot: Codable, Equatable, Sendable {
     public var intervals: HeartbeatIntervals?
     /// Rejected datagrams that named this SA, by reason (`bad-mac`, `truncated-tlv`, …).
     public var rejected: [String: Int]
+    /// Datagrams naming this SA that the receiver's fault hook acted on, by fault
+    /// (`drop`, `duplicate`, `corrupt`; see ``HeartbeatDatagramFault``).
+    public var faults: [String: Int]
     /// The most recent accepted samples, oldest first (bounded ring).
     public var samples: [HeartbeatSample]
 
     public init(sa: String, sampleCount: Int = 0, firstArrival: Double? = nil, lastArrival: Double? = nil,
-                intervals: HeartbeatIntervals? = nil, rejected: [String: Int] = [:], samples: [HeartbeatSample] = []) {
+                intervals: HeartbeatIntervals? = nil, rejected: [String: Int] = [:], faults: [String: Int] = [:],
+                samples: [HeartbeatSample] = []) {
         self.sa = sa
         self.sampleCount = sampleCount
         self.firstArrival = firstArrival
         self.lastArrival = lastArrival
         self.intervals = intervals
         self.rejected = rejected
+        self.faults = faults
         self.samples = samples
     }
 
@@ -191,15 +196,20 @@ public struct HeartbeatOverview: Codable, Equatable, Sendable {
     public var rejected: [String: Int]
     /// Every rejection (per-SA ones included), by reason.
     public var rejectedAll: [String: Int]
-    /// SAs with at least one accepted or rejected datagram, canonical ids, sorted.
+    /// Datagrams the receiver's fault hook acted on (per-SA ones included), by fault
+    /// (`drop`, `duplicate`, `corrupt`; see ``HeartbeatDatagramFault``).
+    public var faults: [String: Int]
+    /// SAs with at least one accepted or rejected datagram (or one the fault hook acted on),
+    /// canonical ids, sorted.
     public var sas: [String]
 
     public init(listening: [String] = [], accepted: Int = 0, rejected: [String: Int] = [:], rejectedAll: [String: Int] = [:],
-                sas: [String] = []) {
+                faults: [String: Int] = [:], sas: [String] = []) {
         self.listening = listening
         self.accepted = accepted
         self.rejected = rejected
         self.rejectedAll = rejectedAll
+        self.faults = faults
         self.sas = sas
     }
 }
