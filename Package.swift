@@ -32,13 +32,9 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
         ),
-        .target(
-            name: "ARMSProtocol",
-            dependencies: [
-                "CLibXML2",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
-        ),
+        // Its two digests (SHA-1 for heartbeat HMACs, MD5 for the state cache) are its own,
+        // so that the agent links no second crypto library and no Foundation through one.
+        .target(name: "ARMSProtocol", dependencies: ["CLibXML2"]),
         // Shared by the service-side roles: provisioning, journal, TLS listeners.
         .target(
             name: "MockCore",
@@ -82,7 +78,11 @@ let package = Package(
         // The agent keeps its own getopt-style parser (armsd's exact command line)
         // and stays free of Foundation for its memory budget.
         .executableTarget(name: "armsd", dependencies: ["Agent"]),
-        .testTarget(name: "ARMSProtocolTests", dependencies: ["ARMSProtocol"]),
+        // swift-crypto only to cross-check the module's own SHA-1, MD5 and HMAC.
+        .testTarget(
+            name: "ARMSProtocolTests",
+            dependencies: ["ARMSProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "AgentTests", dependencies: ["Agent"]),
         .testTarget(
             name: "MockTests",

@@ -32,50 +32,93 @@ public struct HeartbeatDatagram: Hashable, Sendable {
         throws(HeartbeatDecodeError)
     {
         let b = Array(bytes)
+        var statistics = [HeartbeatStatistic]()
+        distributionID = try Self.walk(b, maximumLength: maximumLength) { known, type, value in
+            statistics.append(known ?? .unknown(.init(type: type, value: Array(b[value]))))
+        }
+        self.bytes = b
+        self.statistics = statistics
+    }
+
+    /// What ``check(_:maximumLength:)`` learns about a structurally valid datagram.
+    public struct Summary: Hashable, Sendable {
+        /// The sender's identity, from bytes 28..<44.
+        public var distributionID: DistributionID
+        /// How many ``HeartbeatWarning``s the statistics carry (`warnings.count` of the decoded datagram).
+        public var warningCount: Int
+    }
+
+    /// The same checks as ``init(decoding:maximumLength:)``, with the same errors, without
+    /// building the statistics: no heap allocation for datagrams up to a few KB. For a
+    /// receiver that keeps the bytes and decodes them only when asked.
+    public static func check(_ bytes: [UInt8], maximumLength: Int = Self.maximumLength)
+        throws(HeartbeatDecodeError) -> Summary
+    {
+        var warnings = 0
+        let id = try walk(bytes, maximumLength: maximumLength) { known, _, _ in
+            if let known { warnings += known.warningCount }
+        }
+        return Summary(distributionID: id, warningCount: warnings)
+    }
+
+    /// The decoder's walk: length, prefix, then every TLV in wire order, handed to `visit`
+    /// as the decoded statistic (nil for an unknown type), its type and its value range.
+    /// Throws at the first structural fault, before visiting the faulty TLV.
+    static func walk(_ b: [UInt8], maximumLength: Int,
+                     _ visit: (HeartbeatStatistic?, UInt16, Range<Int>) -> Void) throws(HeartbeatDecodeError) -> DistributionID
+    {
         let n = b.count
         guard n >= Self.prefixLength else { throw .tooShort(length: n) }
         guard n <= maximumLength else { throw .tooLong(length: n, limit: maximumLength) }
-        guard b[0..<4].elementsEqual(HeartbeatWire.hmacHeader) else { throw .badPrefix(offset: 0) }
-        guard b[24..<28].elementsEqual(HeartbeatWire.distributionIDHeader) else { throw .badPrefix(offset: 24) }
+        guard b[0] == 0x00, b[1] == 0x01, b[2] == 0x00, b[3] == 0x14 else { throw .badPrefix(offset: 0) }
+        guard b[24] == 0x00, b[25] == 0x11, b[26] == 0x00, b[27] == 0x10 else { throw .badPrefix(offset: 24) }
 
         let idStart = HeartbeatWire.distributionIDRange.lowerBound
-        distributionID = DistributionID(
+        let id = DistributionID(
             version: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart),
             vendorCode: HeartbeatWire.readBigEndian(UInt32.self, from: b, at: idStart + 2),
             saType: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart + 6),
             saCode: HeartbeatWire.readBigEndian(UInt64.self, from: b, at: idStart + 8))
 
-        var statistics = [HeartbeatStatistic]()
-        var seen = Set<UInt32>()
-        var offset = Self.prefixLength
-        while offset < n {
-            let remaining = n - offset
-            guard remaining >= HeartbeatWire.tlvHeaderLength else {
-                throw .truncatedTLV(offset: offset, remaining: remaining)
-            }
-            let type = HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset)
-            let length = Int(HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset + 2))
-            let valueStart = offset + HeartbeatWire.tlvHeaderLength
-            guard length <= n - valueStart else { throw .overrun(offset: offset, type: type, length: length) }
-            guard !HeartbeatWire.isPrefixOrInvalid(type) else { throw .reservedType(offset: offset, type: type) }
+        // The (type, index) keys seen so far, for the one-per-pair rule: at most one per
+        // smallest known TLV (7 bytes), on the stack for ordinary sizes.
+        let keyCapacity = (n - Self.prefixLength) / HeartbeatStatistic.Kind.cpuUsage.tlvLength + 1
+        let fault: HeartbeatDecodeError? = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: keyCapacity) { seen in
+            var seenCount = 0
+            var offset = Self.prefixLength
+            while offset < n {
+                let remaining = n - offset
+                guard remaining >= HeartbeatWire.tlvHeaderLength else {
+                    return .truncatedTLV(offset: offset, remaining: remaining)
+                }
+                let type = HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset)
+                let length = Int(HeartbeatWire.readBigEndian(UInt16.self, from: b, at: offset + 2))
+                let valueStart = offset + HeartbeatWire.tlvHeaderLength
+                guard length <= n - valueStart else { return .overrun(offset: offset, type: type, length: length) }
+                guard !HeartbeatWire.isPrefixOrInvalid(type) else { return .reservedType(offset: offset, type: type) }
 
-            let statistic: HeartbeatStatistic
-            if let kind = HeartbeatStatistic.Kind(rawValue: type) {
-                guard length == kind.valueLength else {
-                    throw .badLength(offset: offset, type: type, length: length)
+                if let kind = HeartbeatStatistic.Kind(rawValue: type) {
+                    guard length == kind.valueLength else {
+                        return .badLength(offset: offset, type: type, length: length)
+                    }
+                    let statistic = HeartbeatStatistic(kind: kind, bytes: b, at: valueStart)
+                    let index = HeartbeatWire.readBigEndian(UInt16.self, from: b, at: valueStart)
+                    let key = UInt32(type) << 16 | UInt32(index)
+                    if seen[0..<seenCount].contains(key) {
+                        return .duplicate(offset: offset, type: type, index: index)
+                    }
+                    seen[seenCount] = key
+                    seenCount += 1
+                    visit(statistic, type, valueStart..<valueStart + length)
+                } else {
+                    visit(nil, type, valueStart..<valueStart + length)
                 }
-                statistic = HeartbeatStatistic(kind: kind, bytes: b, at: valueStart)
-                if let key = statistic.uniquenessKey, !seen.insert(key).inserted {
-                    throw .duplicate(offset: offset, type: type, index: statistic.index ?? 0)
-                }
-            } else {
-                statistic = .unknown(.init(type: type, value: Array(b[valueStart..<valueStart + length])))
+                offset = valueStart + length
             }
-            statistics.append(statistic)
-            offset = valueStart + length
+            return nil
         }
-        self.bytes = b
-        self.statistics = statistics
+        if let fault { throw fault }
+        return id
     }
 
     /// The 20 digest bytes (offsets 4..<24) as received.
@@ -93,7 +136,7 @@ public struct HeartbeatDatagram: Hashable, Sendable {
     /// Whether the digest is the HMAC-SHA1 of this datagram under `passphrase`.
     /// The comparison takes the same time wherever the digests differ.
     public func verify(passphrase: String) -> Bool {
-        HeartbeatMAC.constantTimeEqual(digest, HeartbeatMAC.digest(of: bytes, passphrase: passphrase))
+        HeartbeatKey(passphrase: passphrase).verifies(bytes)
     }
 
     /// Whether any of `passphrases` verifies the digest (an SA that was given

@@ -72,3 +72,20 @@ extension HeartbeatStatistic {
         return out
     }
 }
+
+extension HeartbeatStatistic {
+    /// `warnings.count`, without building the warnings.
+    var warningCount: Int {
+        switch self {
+        case .cpuUsage(let v): return v.utilization > 100 ? 1 : 0
+        case .cpuDetail(let v):
+            return (v.idle > 100 ? 1 : 0) + (v.interrupt > 100 ? 1 : 0) + (v.user > 100 ? 1 : 0)
+                + (v.system > 100 ? 1 : 0) + (v.other > 100 ? 1 : 0)
+        case .memory(let v), .disk(let v): return v.used == 0 && v.free == 0 ? 1 : 0
+        case .radioWave(let v):
+            return (v.status.rawValue > 4 ? 1 : 0) + (v.maximum > 100 ? 1 : 0) + (v.minimum > 100 ? 1 : 0)
+                + (v.average > 100 ? 1 : 0)
+        case .trafficCount, .trafficRate, .unknown: return 0
+        }
+    }
+}

@@ -1,4 +1,3 @@
-import Crypto
 
 /// The agent's state cache: what libarms' `arms_dump_state()` saves after every successful
 /// pull so that a restart can skip the LS (agent.md §9, pull.md §7.4).
@@ -232,7 +231,7 @@ public struct StateCache: Sendable, Hashable {
 
     /// MD5 of `bytes`.
     static func digest(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        Array(Insecure.MD5.hash(data: bytes))
+        MD5.hash(bytes)
     }
 
     // MARK: - Decoding
