@@ -47,7 +47,7 @@ public struct HeartbeatLedger: Sendable {
     }
 
     private struct Record: Sendable {
-        var samples: Ring<HeartbeatSample>
+        var samples: DatagramRing
         var sampleCount = 0
         var firstArrival: Double?
         var lastArrival: Double?
@@ -59,8 +59,38 @@ public struct HeartbeatLedger: Sendable {
         var gapCount = 0
         var rejected: [HeartbeatRejectReason: Int] = [:]
         var faults: [HeartbeatDatagramFault: Int] = [:]
+        /// The prepared HMAC keys of the passphrases last looked up, in their order.
+        var keys: [HeartbeatKey] = []
 
-        init(capacity: Int) { samples = Ring(capacity: capacity) }
+        init(capacity: Int) { samples = DatagramRing(capacity: capacity) }
+
+        /// Whether any of `passphrases` verifies `bytes`, reusing the prepared keys while
+        /// the SA's passphrases stay the same. Every passphrase is tried, so the time taken
+        /// does not reveal which one matched.
+        mutating func verify(_ bytes: [UInt8], passphrases: [String]) -> Bool {
+            if !keys.elementsEqual(passphrases, by: { $0.passphrase == $1 }) {
+                keys = passphrases.map(HeartbeatKey.init(passphrase:))
+            }
+            var matched = false
+            for key in keys where key.verifies(bytes) { matched = true }
+            return matched
+        }
+
+        mutating func accept(_ bytes: [UInt8], source: String?, monotonic: ContinuousClock.Instant, wallTime: Double) {
+            if let previous = lastMonotonic {
+                let gap = HeartbeatLedger.seconds(monotonic - previous)
+                gapLast = gap
+                gapSum += gap
+                gapMin = min(gapMin, gap)
+                gapMax = max(gapMax, gap)
+                gapCount += 1
+            }
+            lastMonotonic = monotonic
+            firstArrival = firstArrival ?? wallTime
+            lastArrival = wallTime
+            sampleCount += 1
+            samples.append(bytes, time: wallTime, source: source)
+        }
     }
 
     private var records: [DistributionID: Record] = [:]
@@ -87,51 +117,43 @@ public struct HeartbeatLedger: Sendable {
     ///   - passphrases: the passphrases issued to an SA; nil when the SA is unknown.
     public mutating func ingest(_ bytes: [UInt8], source: String?, monotonic: ContinuousClock.Instant, wallTime: Double,
                                 passphrases: (DistributionID) -> [String]?) -> Outcome {
-        let datagram: HeartbeatDatagram
+        let summary: HeartbeatDatagram.Summary
         do {
-            datagram = try HeartbeatDatagram(decoding: bytes, maximumLength: maximumLength)
+            summary = try HeartbeatDatagram.check(bytes, maximumLength: maximumLength)
         } catch {
             // A readable prefix naming a known SA charges the fault to that SA.
             let sa = Self.prefixID(bytes).flatMap { passphrases($0) != nil ? $0 : nil }
             return reject(error.reason, sa: sa, detail: error.description)
         }
-        let id = datagram.distributionID
+        let id = summary.distributionID
         guard let keys = passphrases(id) else {
             return reject(.unknownSA, sa: nil, detail: "heartbeat unknown-sa: \(id) is not provisioned")
         }
-        guard !keys.isEmpty, datagram.verify(anyOf: keys) else {
+        // The record is updated in place (no copy of its sample ring).
+        let slot = recordIndex(id)
+        guard !keys.isEmpty, records.values[slot].verify(bytes, passphrases: keys) else {
             let why = keys.isEmpty ? "the SA has no heartbeat passphrase" : "the digest does not match the SA's passphrase"
             return reject(.badMAC, sa: id, detail: "heartbeat bad-mac: \(why)")
         }
-        let sample = HeartbeatSample(datagram, time: wallTime, source: source)
-        var record = records[id] ?? Record(capacity: sampleCapacity)
-        if let previous = record.lastMonotonic {
-            let gap = Self.seconds(monotonic - previous)
-            record.gapLast = gap
-            record.gapSum += gap
-            record.gapMin = min(record.gapMin, gap)
-            record.gapMax = max(record.gapMax, gap)
-            record.gapCount += 1
-        }
-        record.lastMonotonic = monotonic
-        record.firstArrival = record.firstArrival ?? wallTime
-        record.lastArrival = wallTime
-        record.sampleCount += 1
-        record.samples.append(sample)
-        let first = record.sampleCount == 1
-        records[id] = record
+        records.values[slot].accept(bytes, source: source, monotonic: monotonic, wallTime: wallTime)
         accepted += 1
-        return .accepted(id, first: first, warnings: sample.warnings.count)
+        return .accepted(id, first: records.values[slot].sampleCount == 1, warnings: summary.warningCount)
+    }
+
+    /// The position of `id`'s record, created empty if missing.
+    private mutating func recordIndex(_ id: DistributionID) -> Dictionary<DistributionID, Record>.Index {
+        if let index = records.index(forKey: id) { return index }
+        records[id] = Record(capacity: sampleCapacity)
+        return records.index(forKey: id)!
     }
 
     private mutating func reject(_ reason: HeartbeatRejectReason, sa: DistributionID?, detail: String) -> Outcome {
         allRejected[reason, default: 0] += 1
         let count: Int
         if let sa {
-            var record = records[sa] ?? Record(capacity: sampleCapacity)
-            record.rejected[reason, default: 0] += 1
-            count = record.rejected[reason] ?? 0
-            records[sa] = record
+            let slot = recordIndex(sa)
+            records.values[slot].rejected[reason, default: 0] += 1
+            count = records.values[slot].rejected[reason] ?? 0
         } else {
             globalRejected[reason, default: 0] += 1
             count = globalRejected[reason] ?? 0
@@ -146,11 +168,9 @@ public struct HeartbeatLedger: Sendable {
     public mutating func noteFault(_ fault: HeartbeatDatagramFault, sa: DistributionID?) -> Int {
         allFaults[fault, default: 0] += 1
         if let sa {
-            var record = records[sa] ?? Record(capacity: sampleCapacity)
-            record.faults[fault, default: 0] += 1
-            let count = record.faults[fault] ?? 0
-            records[sa] = record
-            return count
+            let slot = recordIndex(sa)
+            records.values[slot].faults[fault, default: 0] += 1
+            return records.values[slot].faults[fault] ?? 0
         }
         globalFaults[fault, default: 0] += 1
         return globalFaults[fault] ?? 0
@@ -184,7 +204,7 @@ public struct HeartbeatLedger: Sendable {
             : HeartbeatIntervals(last: r.gapLast, mean: r.gapSum / Double(r.gapCount), min: r.gapMin, max: r.gapMax, count: r.gapCount)
         return HeartbeatSnapshot(sa: id.description, sampleCount: r.sampleCount, firstArrival: r.firstArrival,
                                  lastArrival: r.lastArrival, intervals: intervals,
-                                 rejected: Self.named(r.rejected), faults: Self.named(r.faults), samples: r.samples.elements)
+                                 rejected: Self.named(r.rejected), faults: Self.named(r.faults), samples: r.samples.samples())
     }
 
     /// Counters over all SAs; `listening` is left empty for the receiver to fill.
@@ -201,23 +221,71 @@ public struct HeartbeatLedger: Sendable {
     }
 }
 
-/// A fixed-capacity ring: appending to a full ring drops the oldest element.
-struct Ring<Element: Sendable>: Sendable {
-    private var storage: [Element] = []
-    private var start = 0
+/// The most recent accepted datagrams of one SA, kept as bytes in one flat buffer of
+/// `capacity` fixed-size slots (the slot size grows to the longest datagram seen), with
+/// their arrival and sender. Appending to a full ring overwrites the oldest slot, so in
+/// steady state a datagram costs a copy and no allocation. Samples are decoded only when
+/// read.
+struct DatagramRing: Sendable {
+    private struct Slot: Sendable {
+        var time: Double
+        var source: String?
+        var length: Int
+    }
+
     let capacity: Int
+    private var bytes: [UInt8] = []
+    private var slots: [Slot] = []
+    private var slotSize = 0
+    /// The slot of the oldest datagram once the ring is full.
+    private var start = 0
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    mutating func append(_ element: Element) {
-        if storage.count < capacity {
-            storage.append(element)
+    var count: Int { slots.count }
+
+    mutating func append(_ datagram: [UInt8], time: Double, source: String?) {
+        if datagram.count > slotSize { resize(to: datagram.count) }
+        let slot: Int
+        if slots.count < capacity {
+            slot = slots.count
+            slots.append(Slot(time: time, source: source, length: datagram.count))
+            bytes.append(contentsOf: repeatElement(0, count: slotSize))
         } else {
-            storage[start] = element
+            slot = start
+            slots[slot] = Slot(time: time, source: source, length: datagram.count)
             start = (start + 1) % capacity
+        }
+        let offset = slot * slotSize
+        bytes.withUnsafeMutableBytes { out in
+            datagram.withUnsafeBytes { out.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         }
     }
 
-    /// Oldest first.
-    var elements: [Element] { Array(storage[start...] + storage[..<start]) }
+    /// Re-lays the slots out `size` bytes apart (a longer datagram than any before).
+    private mutating func resize(to size: Int) {
+        var wider = [UInt8](repeating: 0, count: slots.count * size)
+        for (n, slot) in slots.enumerated() {
+            wider.replaceSubrange(n * size..<n * size + slot.length, with: bytes[n * slotSize..<n * slotSize + slot.length])
+        }
+        bytes = wider
+        slotSize = size
+    }
+
+    /// The stored datagram in slot order position `n` (0 = oldest) with its arrival and sender.
+    func datagram(_ n: Int) -> (bytes: ArraySlice<UInt8>, time: Double, source: String?) {
+        let slot = (start + n) % slots.count
+        let s = slots[slot]
+        return (bytes[slot * slotSize..<slot * slotSize + s.length], s.time, s.source)
+    }
+
+    /// The samples, oldest first, decoded from the stored datagrams (all of which were
+    /// checked when they were stored).
+    func samples() -> [HeartbeatSample] {
+        (0..<slots.count).compactMap { n in
+            let d = datagram(n)
+            guard let decoded = try? HeartbeatDatagram(decoding: d.bytes, maximumLength: .max) else { return nil }
+            return HeartbeatSample(decoded, time: d.time, source: d.source)
+        }
+    }
 }
