@@ -10,8 +10,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ARMSProtocol", targets: ["ARMSProtocol"]),
+        .library(name: "MockCore", targets: ["MockCore"]),
         .library(name: "MockLS", targets: ["MockLS"]),
         .library(name: "MockRS", targets: ["MockRS"]),
+        .library(name: "MockService", targets: ["MockService"]),
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "MockService", targets: ["MockService"]),
         .library(name: "FleetSimulator", targets: ["FleetSimulator"]),

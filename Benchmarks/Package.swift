@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(name: "WarpLinkMock", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Encode and decode of each pull message, a push request, a tunnel chunk and a heartbeat packet.
@@ -28,7 +30,9 @@ let package = Package(
             name: "HeartbeatIngest",
             dependencies: [
                 .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                .product(name: "MockCore", package: "WarpLinkMock"),
                 .product(name: "MockRS", package: "WarpLinkMock"),
+                .product(name: "MockService", package: "WarpLinkMock"),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/HeartbeatIngest",
@@ -55,6 +59,36 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/PushThroughput",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // Full pulls (LS + RS, new TLS connections) per second against the in-process mock, beside
+        // bare TLS handshakes per second (NIOSSL client and the agent's OpenSSL client).
+        .executableTarget(
+            name: "PullRate",
+            dependencies: [
+                .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                .product(name: "Agent", package: "WarpLinkMock"),
+                .product(name: "MockCore", package: "WarpLinkMock"),
+                .product(name: "MockService", package: "WarpLinkMock"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/PullRate",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // armsd's peak RSS in PUSH_WAIT and its time from start to PUSH_WAIT (custom metrics);
+        // runs the release binary built beforehand (docs/benchmarks.md).
+        .executableTarget(
+            name: "AgentFootprint",
+            dependencies: [
+                .product(name: "MockCore", package: "WarpLinkMock"),
+                .product(name: "MockService", package: "WarpLinkMock"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/AgentFootprint",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]
