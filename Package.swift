@@ -15,7 +15,6 @@ let package = Package(
         .library(name: "MockRS", targets: ["MockRS"]),
         .library(name: "MockService", targets: ["MockService"]),
         .library(name: "Agent", targets: ["Agent"]),
-        .library(name: "MockService", targets: ["MockService"]),
         .library(name: "FleetSimulator", targets: ["FleetSimulator"]),
         .executable(name: "warplink-mock", targets: ["warplink-mock"]),
         .executable(name: "armsd", targets: ["armsd"]),
