@@ -83,7 +83,16 @@ public struct PushLoad: Sendable {
                     inFlight += 1
                     group.addTask {
                         let begin = ContinuousClock.now
-                        let failure = await sender.send(id, command)
+                        var failure = await sender.send(id, command)
+                        // An SA counts as ready once it answered the confirmation; the mock marks it
+                        // push-ready when that answer is processed, a moment later. A push that falls
+                        // in between is sent again, a few times at most.
+                        var retries = 0
+                        while let f = failure, f.contains("is not push-ready"), retries < 10, !Task.isCancelled {
+                            retries += 1
+                            try? await Task.sleep(for: .milliseconds(20))
+                            failure = await sender.send(id, command)
+                        }
                         let d = begin.duration(to: .now)
                         if let failure { fleet.error(failure) }
                         fleet.recordPush(succeeded: failure == nil, latency: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
