@@ -35,14 +35,17 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
         ),
-        // Its two digests (SHA-1 for heartbeat HMACs, MD5 for the state cache) are its own,
-        // so that the agent links no second crypto library and no Foundation through one.
+        // No cryptography of its own: its two digests (HMAC-SHA1 for heartbeats, MD5 for the
+        // state cache) come from the caller's ARMSDigests (swift-crypto on the service side,
+        // the system OpenSSL in the agent), so the agent links neither swift-crypto nor
+        // BoringSSL nor the Foundation they pull in.
         .target(name: "ARMSProtocol", dependencies: ["CLibXML2"]),
         // Shared by the service-side roles: provisioning, journal, TLS listeners.
         .target(
             name: "MockCore",
             dependencies: [
                 "ARMSProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -100,16 +103,18 @@ let package = Package(
         // The agent keeps its own getopt-style parser (armsd's exact command line)
         // and stays free of Foundation for its memory budget.
         .executableTarget(name: "armsd", dependencies: ["Agent"]),
-        // swift-crypto only to cross-check the module's own SHA-1, MD5 and HMAC.
+        // Test support: the published digest vectors each ARMSDigests is checked against.
+        .target(name: "DigestVectors", dependencies: ["ARMSProtocol"], path: "Tests/DigestVectors"),
+        // swift-crypto for the tests' own ARMSDigests.
         .testTarget(
             name: "ARMSProtocolTests",
-            dependencies: ["ARMSProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["ARMSProtocol", "DigestVectors", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "DigestVectors"]),
         .testTarget(
             name: "MockTests",
             dependencies: [
-                "MockCore", "MockLS", "MockRS", "MockService",
+                "MockCore", "MockLS", "MockRS", "MockService", "DigestVectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

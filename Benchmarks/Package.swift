@@ -20,6 +20,8 @@ let package = Package(
             name: "Codec",
             dependencies: [
                 .product(name: "ARMSProtocol", package: "WarpLinkMock"),
+                // SwiftCryptoDigests signs and verifies the heartbeats.
+                .product(name: "MockCore", package: "WarpLinkMock"),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/Codec",

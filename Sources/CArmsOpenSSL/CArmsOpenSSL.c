@@ -12,6 +12,9 @@
  */
 #include "CArmsOpenSSL.h"
 
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -451,4 +454,75 @@ carms_ssl_shutdown(SSL *ssl)
     sigpipe_guard_leave(&guard);
     ERR_clear_error();
     return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* digests                                                             */
+
+EVP_MAC_CTX *
+carms_hmac_sha1_new(const unsigned char *key, size_t key_len)
+{
+    /* EVP_MAC_init takes a NULL key as "keep the current one"; an empty key
+     * must still be set, so it gets a valid pointer. */
+    static const unsigned char no_key = 0;
+    char digest_name[] = "SHA1";
+    OSSL_PARAM params[2];
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx;
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL)
+        return NULL;
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);              /* the context keeps its own reference */
+    if (ctx == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!EVP_MAC_init(ctx, key != NULL ? key : &no_key, key_len, params)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void
+carms_hmac_sha1_free(EVP_MAC_CTX *prepared)
+{
+    EVP_MAC_CTX_free(prepared);
+}
+
+int
+carms_hmac_sha1(const EVP_MAC_CTX *prepared, const unsigned char *const *parts,
+                const size_t *lengths, size_t count, unsigned char *out)
+{
+    unsigned char code[EVP_MAX_MD_SIZE];
+    size_t code_len = 0;
+    size_t i;
+    int ok;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(prepared);
+
+    if (ctx == NULL)
+        return 0;
+    ok = 1;
+    for (i = 0; ok && i < count; i++)
+        if (lengths[i] > 0)
+            ok = EVP_MAC_update(ctx, parts[i], lengths[i]);
+    ok = ok && EVP_MAC_final(ctx, code, &code_len, sizeof code)
+            && code_len == CARMS_SHA1_LENGTH;
+    EVP_MAC_CTX_free(ctx);
+    if (ok)
+        memcpy(out, code, CARMS_SHA1_LENGTH);
+    return ok;
+}
+
+int
+carms_md5(const unsigned char *data, size_t len, unsigned char *out)
+{
+    static const unsigned char nothing = 0;
+    unsigned int out_len = 0;
+
+    if (!EVP_Digest(data != NULL ? data : &nothing, len, out, &out_len, EVP_md5(), NULL))
+        return 0;
+    return out_len == CARMS_MD5_LENGTH;
 }

@@ -401,7 +401,7 @@ final class SimulatedSA: @unchecked Sendable {
         try? heartbeatBuilder.append(.cpuUsage(.init(index: 0, utilization: UInt8(rng.next() % 40))))
         try? heartbeatBuilder.append(.memory(.init(index: 0, used: used, free: (512 << 20) - used)))
         for (address, passphrase) in targets {
-            fleet.sendHeartbeat(heartbeatBuilder.sign(passphrase: passphrase), to: address)
+            fleet.sendHeartbeat(heartbeatBuilder.sign(passphrase: passphrase, digests: OpenSSLDigests()), to: address)
         }
     }
 

@@ -113,7 +113,8 @@ public final class ServiceRuntime: Sendable {
 
         // The heartbeat receiver first: the RS hands out its addresses.
         let heartbeat = HeartbeatReceiver(hosts: configuration.heartbeatHosts, port: configuration.heartbeatPort, fleet: fleet,
-                                          journal: journal, sampleCapacity: configuration.heartbeatSamples, eventLoopGroup: group)
+                                          journal: journal, digests: SwiftCryptoDigests(),
+                                          sampleCapacity: configuration.heartbeatSamples, eventLoopGroup: group)
         let heartbeatTargets = try await heartbeat.start()
         // Then the tunnel endpoint: the RS offers its URLs in push-method-query.
         let tunnel = TunnelServer(

@@ -56,7 +56,7 @@ import Testing
         #expect(builder.unsignedDatagram == full)
 
         // A full datagram is still accepted by the decoder and reads back.
-        let decoded = try HeartbeatDatagram(decoding: builder.sign(passphrase: T.passphrase))
+        let decoded = try HeartbeatDatagram(decoding: builder.sign(passphrase: T.passphrase, digests: testDigests))
         #expect(decoded.statistics.count == maximum)
         #expect(decoded.statistics.last == Self.sample(kind, index: UInt16(maximum - 1)))
     }
@@ -147,17 +147,17 @@ import Testing
         for statistic in T.workedExampleStatistics { try builder.append(statistic) }
         builder.removeAllStatistics()
         #expect(builder.unsignedDatagram.count == 44)
-        #expect(builder.sign(passphrase: T.passphrase) == T.minimal)
+        #expect(builder.sign(passphrase: T.passphrase, digests: testDigests) == T.minimal)
         // The same (type, index) may be set again on the next tick.
         for statistic in T.workedExampleStatistics { try builder.append(statistic) }
-        #expect(builder.sign(passphrase: T.passphrase) == T.workedExample)
+        #expect(builder.sign(passphrase: T.passphrase, digests: testDigests) == T.workedExample)
     }
 
     @Test func samePayloadIsSignedPerServer() throws {
         var builder = HeartbeatBuilder(distributionID: T.fixtureID)
         for statistic in T.fixtureStatistics { try builder.append(statistic) }
-        let first = builder.sign(passphrase: "s3cret-passphrase")
-        let second = builder.sign(passphrase: "v6-passphrase")
+        let first = builder.sign(passphrase: "s3cret-passphrase", digests: testDigests)
+        let second = builder.sign(passphrase: "v6-passphrase", digests: testDigests)
 
         #expect(first.count == second.count)
         #expect(first[..<4] == second[..<4])
@@ -167,19 +167,19 @@ import Testing
         let a = try HeartbeatDatagram(decoding: first)
         let b = try HeartbeatDatagram(decoding: second)
         #expect(a.statistics == b.statistics)
-        #expect(a.verify(passphrase: "s3cret-passphrase") && !a.verify(passphrase: "v6-passphrase"))
-        #expect(b.verify(passphrase: "v6-passphrase") && !b.verify(passphrase: "s3cret-passphrase"))
+        #expect(a.verify(passphrase: "s3cret-passphrase", digests: testDigests) && !a.verify(passphrase: "v6-passphrase", digests: testDigests))
+        #expect(b.verify(passphrase: "v6-passphrase", digests: testDigests) && !b.verify(passphrase: "s3cret-passphrase", digests: testDigests))
         // Signing does not change the builder: signing again gives the same bytes.
-        #expect(builder.sign(passphrase: "s3cret-passphrase") == first)
+        #expect(builder.sign(passphrase: "s3cret-passphrase", digests: testDigests) == first)
     }
 
     @Test func passphraseIsUsedAsItsUTF8Bytes() throws {
         // A non-ASCII passphrase is keyed by its UTF-8 bytes, and differs from a
         // passphrase that only looks similar.
         let builder = HeartbeatBuilder(distributionID: T.workedExampleID)
-        let datagram = try HeartbeatDatagram(decoding: builder.sign(passphrase: "pässword"))
-        #expect(datagram.verify(passphrase: "pässword"))
-        #expect(!datagram.verify(passphrase: "pa\u{0308}ssword"))  // same text, other bytes
+        let datagram = try HeartbeatDatagram(decoding: builder.sign(passphrase: "pässword", digests: testDigests))
+        #expect(datagram.verify(passphrase: "pässword", digests: testDigests))
+        #expect(!datagram.verify(passphrase: "pa\u{0308}ssword", digests: testDigests))  // same text, other bytes
     }
 
     @Test func smallerLimitIsHonoured() throws {
@@ -212,17 +212,17 @@ import Testing
     func everyStatisticRoundTrips(statistic: HeartbeatStatistic) throws {
         var builder = HeartbeatBuilder(distributionID: T.fixtureID)
         try builder.append(statistic)
-        let bytes = builder.sign(passphrase: "k")
+        let bytes = builder.sign(passphrase: "k", digests: testDigests)
         #expect(bytes.count == 44 + 4 + statistic.valueLength)
         let decoded = try HeartbeatDatagram(decoding: bytes)
         #expect(decoded.statistics == [statistic])
-        #expect(decoded.verify(passphrase: "k"))
+        #expect(decoded.verify(passphrase: "k", digests: testDigests))
     }
 
     @Test func allStatisticsTogetherRoundTrip() throws {
         var builder = HeartbeatBuilder(distributionID: T.fixtureID)
         for statistic in Self.extremes { try builder.append(statistic) }
-        let bytes = builder.sign(passphrase: T.passphrase)
+        let bytes = builder.sign(passphrase: T.passphrase, digests: testDigests)
         let decoded = try HeartbeatDatagram(decoding: bytes)
         #expect(decoded.statistics == Self.extremes)
         #expect(decoded.unknownStatistics == [.init(type: 0x0036, value: [1, 2, 3]), .init(type: 0xFFFF, value: [])])
@@ -230,7 +230,7 @@ import Testing
         // Re-encoding what was decoded gives the same datagram.
         var again = HeartbeatBuilder(distributionID: decoded.distributionID)
         for statistic in decoded.statistics { try again.append(statistic) }
-        #expect(again.sign(passphrase: T.passphrase) == bytes)
+        #expect(again.sign(passphrase: T.passphrase, digests: testDigests) == bytes)
     }
 
     @Test func valueLayoutIsBigEndian() throws {

@@ -9,7 +9,7 @@ import Testing
     static func datagram(_ statistics: [HeartbeatStatistic]) -> [UInt8] {
         var builder = HeartbeatBuilder(distributionID: id)
         for s in statistics { try? builder.append(s) }
-        return builder.sign(passphrase: "p")
+        return builder.sign(passphrase: "p", digests: testDigests)
     }
 
     static let implausible = datagram([

@@ -61,7 +61,7 @@ import Testing
     @Test func distributionIDVersionIsNotChecked() throws {
         // The MA-E3xx wiki example has version 0x0000 (§9 step 3).
         let id = DistributionID("0000-0123-4567-8901-2345-6789-DEAD-BEEF")!
-        let datagram = try HeartbeatDatagram(decoding: HeartbeatBuilder(distributionID: id).sign(passphrase: "x"))
+        let datagram = try HeartbeatDatagram(decoding: HeartbeatBuilder(distributionID: id).sign(passphrase: "x", digests: testDigests))
         #expect(datagram.distributionID == id)
         #expect(datagram.distributionID.description == "0000-0123-4567-8901-2345-6789-DEAD-BEEF")
     }
@@ -157,7 +157,7 @@ import Testing
         // The decoder leaves authentication to verify(): a zero digest decodes.
         let datagram = try HeartbeatDatagram(decoding: T.unsigned([]))
         #expect(datagram.digest.allSatisfy { $0 == 0 })
-        #expect(!datagram.verify(passphrase: T.passphrase))
+        #expect(!datagram.verify(passphrase: T.passphrase, digests: testDigests))
         #expect(datagram.bytes == T.unsigned([]))
     }
 

@@ -88,7 +88,7 @@ enum HeartbeatTestData {
     @Test func workedExampleIsReproducedByteForByte() throws {
         var builder = HeartbeatBuilder(distributionID: T.workedExampleID)
         for statistic in T.workedExampleStatistics { try builder.append(statistic) }
-        let datagram = builder.sign(passphrase: T.passphrase)
+        let datagram = builder.sign(passphrase: T.passphrase, digests: testDigests)
 
         #expect(datagram.count == 170)
         #expect(T.hexString(datagram[4..<24]) == "dfc0f032f83f624157898e1cb9df67379f4e2dd9")
@@ -105,19 +105,19 @@ enum HeartbeatTestData {
         #expect(datagram.unknownStatistics.isEmpty)
         #expect(datagram.warnings.isEmpty)
         #expect(T.hexString(datagram.digest) == "dfc0f032f83f624157898e1cb9df67379f4e2dd9")
-        #expect(datagram.verify(passphrase: T.passphrase))
-        #expect(!datagram.verify(passphrase: "s3cret-passphrasE"))
+        #expect(datagram.verify(passphrase: T.passphrase, digests: testDigests))
+        #expect(!datagram.verify(passphrase: "s3cret-passphrasE", digests: testDigests))
     }
 
     @Test func minimalDatagramIsReproducedAndDecoded() throws {
-        let built = HeartbeatBuilder(distributionID: T.workedExampleID).sign(passphrase: T.passphrase)
+        let built = HeartbeatBuilder(distributionID: T.workedExampleID).sign(passphrase: T.passphrase, digests: testDigests)
         #expect(built.count == 44)
         #expect(built == T.minimal)
 
         let datagram = try HeartbeatDatagram(decoding: T.minimal)
         #expect(datagram.distributionID == T.workedExampleID)
         #expect(datagram.statistics.isEmpty)
-        #expect(datagram.verify(passphrase: T.passphrase))
+        #expect(datagram.verify(passphrase: T.passphrase, digests: testDigests))
     }
 
     @Test func libarmsCaptureDecodesToTheSampleDaemonValues() throws {
@@ -135,19 +135,19 @@ enum HeartbeatTestData {
 
     @Test func libarmsCaptureVerifiesOnlyWithItsPassphrase() throws {
         let datagram = try HeartbeatDatagram(decoding: try T.fixture())
-        #expect(datagram.verify(passphrase: "s3cret-passphrase"))
-        #expect(!datagram.verify(passphrase: "v6-passphrase"))
-        #expect(!datagram.verify(passphrase: ""))
-        #expect(datagram.verify(anyOf: ["v6-passphrase", "s3cret-passphrase"]))
-        #expect(datagram.verify(anyOf: ["s3cret-passphrase", "v6-passphrase"]))
-        #expect(!datagram.verify(anyOf: ["v6-passphrase", "s3cret-passphrase "]))
-        #expect(!datagram.verify(anyOf: [String]()))
+        #expect(datagram.verify(passphrase: "s3cret-passphrase", digests: testDigests))
+        #expect(!datagram.verify(passphrase: "v6-passphrase", digests: testDigests))
+        #expect(!datagram.verify(passphrase: "", digests: testDigests))
+        #expect(datagram.verify(anyOf: ["v6-passphrase", "s3cret-passphrase"], digests: testDigests))
+        #expect(datagram.verify(anyOf: ["s3cret-passphrase", "v6-passphrase"], digests: testDigests))
+        #expect(!datagram.verify(anyOf: ["v6-passphrase", "s3cret-passphrase "], digests: testDigests))
+        #expect(!datagram.verify(anyOf: [String](), digests: testDigests))
     }
 
     @Test func encoderReproducesTheLibarmsCapture() throws {
         var builder = HeartbeatBuilder(distributionID: T.fixtureID)
         for statistic in T.fixtureStatistics { try builder.append(statistic) }
-        #expect(builder.sign(passphrase: "s3cret-passphrase") == (try T.fixture()))
+        #expect(builder.sign(passphrase: "s3cret-passphrase", digests: testDigests) == (try T.fixture()))
     }
 
     @Test func tamperingBreaksTheDigest() throws {
@@ -157,13 +157,13 @@ enum HeartbeatTestData {
             var bytes = T.workedExample
             bytes[offset] ^= 0x01
             let datagram = try HeartbeatDatagram(decoding: bytes)
-            #expect(!datagram.verify(passphrase: T.passphrase), "flip at \(offset)")
+            #expect(!datagram.verify(passphrase: T.passphrase, digests: testDigests), "flip at \(offset)")
         }
         // A changed digest byte fails as well.
         for offset in [4, 23] {
             var bytes = T.workedExample
             bytes[offset] ^= 0x80
-            #expect(!(try HeartbeatDatagram(decoding: bytes)).verify(passphrase: T.passphrase))
+            #expect(!(try HeartbeatDatagram(decoding: bytes)).verify(passphrase: T.passphrase, digests: testDigests))
         }
     }
 }

@@ -29,7 +29,7 @@ private struct Image {
 /// Re-seals an image after a deliberate change (new MD5 trailer).
 private func resealed(_ bytes: [UInt8]) -> [UInt8] {
     var b = bytes
-    let digest = StateCache.digest(b[..<29440])
+    let digest = testDigests.md5(of: b[..<29440])
     b.replaceSubrange(29440..<29456, with: digest)
     return b
 }
@@ -41,7 +41,7 @@ private func putInt32(_ value: Int32, _ bytes: inout [UInt8], at offset: Int) {
 
 private func decodeError(_ bytes: [UInt8]) -> StateCache.DecodeError? {
     do throws(StateCache.DecodeError) {
-        _ = try StateCache(decoding: bytes)
+        _ = try StateCache(decoding: bytes, digests: testDigests)
         return nil
     } catch {
         return error
@@ -82,14 +82,14 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
     }
 
     @Test func sizeAndVersion() throws {
-        let bytes = try Self.sample().encoded()
+        let bytes = try Self.sample().encoded(digests: testDigests)
         #expect(bytes.count == 29456)
         #expect(StateCacheLayout.size == 29456)
         #expect(Image(bytes: bytes).int32(0) == 2)
     }
 
     @Test func topLevelOffsets() throws {
-        let b = Image(bytes: try Self.sample().encoded())
+        let b = Image(bytes: try Self.sample().encoded(digests: testDigests))
         #expect(b.text(4, 128) == ("https://192.0.2.10:8443/arms.cgi", true))
         #expect(b.int32(132) == 3)
         #expect(b.int32(136) == 60)
@@ -109,7 +109,7 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
     }
 
     @Test func lineOffsets() throws {
-        let b = Image(bytes: try Self.sample().encoded())
+        let b = Image(bytes: try Self.sample().encoded(digests: testDigests))
         // line 0: PPPoE at 152
         #expect(b.int32(152) == 2)
         #expect(b.int32(156) == 1)
@@ -160,28 +160,28 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
         func hex(_ bytes: [UInt8]) -> String {
             bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         }
-        #expect(hex(StateCache.digest([])) == "d41d8cd98f00b204e9800998ecf8427e")
-        #expect(hex(StateCache.digest(ArraySlice("abc".utf8))) == "900150983cd24fb0d6963f7d28e17f72")
-        #expect(hex(StateCache.digest(ArraySlice("message digest".utf8))) == "f96b697d7cb7938d525a2f31aaf161d0")
-        let bytes = try Self.sample().encoded()
-        #expect(Array(bytes[29440...]) == StateCache.digest(bytes[..<29440]))
+        #expect(hex(testDigests.md5(of: [])) == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(hex(testDigests.md5(of: ArraySlice("abc".utf8))) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(hex(testDigests.md5(of: ArraySlice("message digest".utf8))) == "f96b697d7cb7938d525a2f31aaf161d0")
+        let bytes = try Self.sample().encoded(digests: testDigests)
+        #expect(Array(bytes[29440...]) == testDigests.md5(of: bytes[..<29440]))
     }
 
     @Test func emptyCacheIsAllZeroButVersionAndDigest() throws {
-        let bytes = try StateCache().encoded()
+        let bytes = try StateCache().encoded(digests: testDigests)
         #expect(Image(bytes: bytes).int32(0) == 2)
         #expect(Image(bytes: bytes).isZero(4..<29440))
-        let decoded = try StateCache(decoding: bytes)
+        let decoded = try StateCache(decoding: bytes, digests: testDigests)
         #expect(decoded == (try StateCache()))
         #expect(!decoded.allowsSkippingLS)
     }
 
     @Test func roundTrip() throws {
         let cache = try Self.sample()
-        let decoded = try StateCache(decoding: cache.encoded())
+        let decoded = try StateCache(decoding: cache.encoded(digests: testDigests), digests: testDigests)
         #expect(decoded == cache)
         #expect(decoded.allowsSkippingLS)
-        #expect(decoded.encoded() == cache.encoded())
+        #expect(decoded.encoded(digests: testDigests) == cache.encoded(digests: testDigests))
     }
 
     @Test func roundTripAtFieldLimits() throws {
@@ -198,11 +198,11 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
             rsPresharedKey: String(repeating: "k", count: 64),
             rsServers: (0..<5).map { .init(url: String(repeating: "\($0)", count: 256),
                                            caPEM: String(repeating: "C", count: 5119)) })
-        #expect(try StateCache(decoding: cache.encoded()) == cache)
+        #expect(try StateCache(decoding: cache.encoded(digests: testDigests), digests: testDigests) == cache)
     }
 
     @Test func everyFlippedByteFailsTheDigest() throws {
-        let bytes = try Self.sample().encoded()
+        let bytes = try Self.sample().encoded(digests: testDigests)
         for offset in 0..<bytes.count {
             var corrupt = bytes
             corrupt[offset] ^= 0x01
@@ -211,7 +211,7 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
     }
 
     @Test func wrongSize() throws {
-        let bytes = try Self.sample().encoded()
+        let bytes = try Self.sample().encoded(digests: testDigests)
         #expect(decodeError(Array(bytes.dropLast())) == .wrongSize(expected: 29456, actual: 29455))
         #expect(decodeError(Array(bytes.prefix(100))) == .wrongSize(expected: 29456, actual: 100))
         #expect(decodeError([]) == .wrongSize(expected: 29456, actual: 0))
@@ -222,7 +222,7 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
 
     @Test func wrongVersion() throws {
         for version: Int32 in [0, 1, 3, -1] {
-            var bytes = try Self.sample().encoded()
+            var bytes = try Self.sample().encoded(digests: testDigests)
             putInt32(version, &bytes, at: 0)
             #expect(decodeError(resealed(bytes)) == .wrongVersion(Int(version)))
             // Without a new digest the digest check comes first, as in libarms.
@@ -231,7 +231,7 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
     }
 
     @Test func unterminatedFieldsDoNotFit() throws {
-        let base = try StateCache().encoded()
+        let base = try StateCache().encoded(digests: testDigests)
         func filled(_ range: Range<Int>) -> [UInt8] {
             var b = base
             for i in range { b[i] = UInt8(ascii: "x") }
@@ -254,7 +254,7 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
     }
 
     @Test func badLineCountAndTypes() throws {
-        let base = try StateCache().encoded()
+        let base = try StateCache().encoded(digests: testDigests)
         for count: Int32 in [6, -1, 1000] {
             var b = base
             putInt32(count, &b, at: 2472)
@@ -269,29 +269,29 @@ private func fieldError(_ build: () throws(StateCache.FieldError) -> StateCache)
         // Entries from num_line on are ignored.
         var b = base
         putInt32(99, &b, at: 152 + 464)
-        #expect(try StateCache(decoding: resealed(b)).lines == [])
+        #expect(try StateCache(decoding: resealed(b), digests: testDigests).lines == [])
     }
 
     @Test func notUTF8AndServerGaps() throws {
-        var b = try StateCache().encoded()
+        var b = try StateCache().encoded(digests: testDigests)
         b[4] = 0xFF
         #expect(decodeError(resealed(b)) == .notUTF8(field: "rs_endpoint"))
 
-        var gap = try StateCache().encoded()
+        var gap = try StateCache().encoded(digests: testDigests)
         gap[2545 + 5377] = UInt8(ascii: "h")  // URL in slot 1 with slot 0 empty
         #expect(decodeError(resealed(gap)) == .serverGap(index: 1))
 
         // A certificate in an empty slot is ignored, as libarms does.
-        var orphan = try StateCache().encoded()
+        var orphan = try StateCache().encoded(digests: testDigests)
         orphan[2545 + 257] = UInt8(ascii: "C")
-        #expect(try StateCache(decoding: resealed(orphan)).rsServers == [])
+        #expect(try StateCache(decoding: resealed(orphan), digests: testDigests).rsServers == [])
     }
 
     @Test func bytesAfterTheNulAreIgnored() throws {
-        var b = try StateCache(rsEndpoint: "https://192.0.2.1/").encoded()
+        var b = try StateCache(rsEndpoint: "https://192.0.2.1/").encoded(digests: testDigests)
         b[4 + 100] = UInt8(ascii: "z")
         b[141] = 0x55  // padding
-        #expect(try StateCache(decoding: resealed(b)).rsEndpoint == "https://192.0.2.1/")
+        #expect(try StateCache(decoding: resealed(b), digests: testDigests).rsEndpoint == "https://192.0.2.1/")
     }
 
     @Test func fieldLimitsAtConstruction() {

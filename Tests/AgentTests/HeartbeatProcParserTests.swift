@@ -137,7 +137,7 @@ import Testing
         let stats = collector.collect(now: .now)
         var builder = HeartbeatBuilder(distributionID: DistributionID("0001-0000-0000-0000-0000-0000-0000-0001")!)
         for s in stats { try builder.append(s) }
-        let datagram = try HeartbeatDatagram(decoding: builder.sign(passphrase: "k"))
+        let datagram = try HeartbeatDatagram(decoding: builder.sign(passphrase: "k", digests: OpenSSLDigests()))
         #expect(datagram.warnings.isEmpty)
         #expect(stats.contains { if case .radioWave = $0 { return true } else { return false } })
         #expect(stats.filter { if case .cpuUsage = $0 { return true } else { return false } }.count == 4)

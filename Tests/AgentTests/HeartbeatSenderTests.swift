@@ -70,10 +70,10 @@ import Testing
 
         let a = try HeartbeatDatagram(decoding: try #require(v4.receive()))
         #expect(a.distributionID == Self.id)
-        #expect(a.verify(passphrase: "key-four") && !a.verify(passphrase: "key-six"))
+        #expect(a.verify(passphrase: "key-four", digests: OpenSSLDigests()) && !a.verify(passphrase: "key-six", digests: OpenSSLDigests()))
         #expect(a.statistics == [.cpuUsage(.init(index: 0, utilization: 50)), .memory(.init(index: 0, used: 65536, free: 32768))])
         let b = try HeartbeatDatagram(decoding: try #require(v6.receive()))
-        #expect(b.verify(passphrase: "key-six"))
+        #expect(b.verify(passphrase: "key-six", digests: OpenSSLDigests()))
         #expect(b.statistics == a.statistics)
         #expect(log.messages.contains("log callback: 200 - Sent heartbeat to ::1"))
 

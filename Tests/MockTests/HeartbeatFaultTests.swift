@@ -63,11 +63,11 @@ import Testing
 
     @Test func faultsAreChargedToProvisionedSAsOnlyAndJournaledThinly() throws {
         let journal = Journal()
-        let receiver = HeartbeatReceiver(hosts: [], port: 0, fleet: FleetStore([.demo]), journal: journal)
+        let receiver = HeartbeatReceiver(hosts: [], port: 0, fleet: FleetStore([.demo]), journal: journal, digests: SwiftCryptoDigests())
         receiver.setDatagramFault { _ in .drop }
         var stranger = HeartbeatBuilder(distributionID: DistributionID("0001-0000-0000-0000-0000-0000-0000-0077")!)
         try stranger.append(.cpuUsage(.init(index: 0, utilization: 1)))
-        let unknown = stranger.sign(passphrase: "x")
+        let unknown = stranger.sign(passphrase: "x", digests: SwiftCryptoDigests())
         for _ in 0..<40 { #expect(receiver.receive(unknown, source: "127.0.0.1:9").isEmpty) }
         #expect(receiver.receive([1, 2, 3], source: nil).isEmpty)
         #expect(receiver.receive(HeartbeatReceiverTests.demoDatagram(), source: nil).isEmpty)
@@ -92,7 +92,7 @@ import Testing
         #expect(corrupted.count == datagram.count)
         #expect(datagram.indices.filter { datagram[$0] != corrupted[$0] } == [4])
 
-        let receiver = HeartbeatReceiver(hosts: [], port: 0, fleet: FleetStore([.demo]), journal: Journal())
+        let receiver = HeartbeatReceiver(hosts: [], port: 0, fleet: FleetStore([.demo]), journal: Journal(), digests: SwiftCryptoDigests())
         receiver.setDatagramFault { _ in .corrupt }
         let outcomes = receiver.receive(datagram, source: nil)
         guard case .rejected(.badMAC, let sa, _, 1) = try #require(outcomes.first) else {

@@ -20,13 +20,13 @@ import Testing
         try? builder.append(.trafficRate(.init(index: 0, inOctets: 12500, outOctets: 3400, inPackets: 20, outPackets: 15,
                                                inErrors: 0, outErrors: 0)))
         try? builder.append(.radioWave(.init(index: 0, status: .running, maximum: 80, minimum: 40, average: 60)))
-        return builder.sign(passphrase: passphrase)
+        return builder.sign(passphrase: passphrase, digests: SwiftCryptoDigests())
     }
 
     static let t0 = ContinuousClock.now
 
     @Test func validPacketsAreAcceptedAndTheSeriesReflectsIntervals() throws {
-        var ledger = HeartbeatLedger(sampleCapacity: 3)
+        var ledger = HeartbeatLedger(digests: SwiftCryptoDigests(), sampleCapacity: 3)
         let gaps: [Double] = [0, 1.0, 3.0, 2.0]   // arrival offsets: 0, 1, 4, 6 s
         var offset = 0.0
         for (k, gap) in gaps.enumerated() {
@@ -60,7 +60,7 @@ import Testing
     @Test func theLibarmsCaptureIsAccepted() throws {
         let capture = try MockFixture.bytes("libarms-5.33-heartbeat.bin")
         let id = DistributionID("0001-0000-1234-0056-0000-0000-0000-0001")!
-        var ledger = HeartbeatLedger()
+        var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
         let outcome = ledger.ingest(capture, source: nil, monotonic: Self.t0, wallTime: 0) { $0 == id ? ["s3cret-passphrase"] : nil }
         #expect(outcome == .accepted(id, first: true, warnings: 0))
         let sample = try #require(ledger.snapshot(of: id)?.last)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func rejectionsCarryTheRightReasonAndLeaveOtherSAsAlone() throws {
-        var ledger = HeartbeatLedger()
+        var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
         func feed(_ bytes: [UInt8], at offset: Double = 0) -> HeartbeatLedger.Outcome {
             ledger.ingest(bytes, source: "127.0.0.1:9", monotonic: Self.t0 + .seconds(offset), wallTime: offset, passphrases: Self.lookup)
         }
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func anSAWithoutPassphraseIsBadMACAndImplausibleValuesAreWarnings() throws {
-        var ledger = HeartbeatLedger()
+        var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
         let outcome = ledger.ingest(Self.datagram(), source: nil, monotonic: Self.t0, wallTime: 0) { $0 == Self.a ? [] : nil }
         guard case .rejected(.badMAC, Self.a?, let detail, 1) = outcome else { Issue.record("\(outcome)"); return }
         #expect(detail.contains("no heartbeat passphrase"))
@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test func rejectionJournallingThinsOut() {
-        var ledger = HeartbeatLedger()
+        var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
         var journalled: [Int] = []
         for k in 1...100 {
             let o = ledger.ingest([0], source: nil, monotonic: Self.t0, wallTime: 0, passphrases: Self.lookup)

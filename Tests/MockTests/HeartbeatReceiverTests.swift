@@ -56,7 +56,7 @@ import Testing
         var builder = HeartbeatBuilder(distributionID: demo)
         try? builder.append(.cpuUsage(.init(index: 0, utilization: cpu)))
         try? builder.append(.memory(.init(index: 0, used: 65536, free: 32768)))
-        return builder.sign(passphrase: passphrase)
+        return builder.sign(passphrase: passphrase, digests: SwiftCryptoDigests())
     }
 
     @Test func datagramsOverIPv4AndIPv6ReachTheLedger() async throws {

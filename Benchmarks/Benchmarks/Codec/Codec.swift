@@ -1,5 +1,6 @@
 import ARMSProtocol
 import Benchmark
+import MockCore
 
 // One figure per benchmark: time per operation and allocations per operation of
 // the pure codecs in ARMSProtocol. The messages are the sizes a real pull or push
@@ -46,10 +47,10 @@ let benchmarks: @Sendable () -> Void = {
 
     // Heartbeat: the datagram armsd sends with CPU, memory, disk and one interface.
     let builder = CodecSamples.heartbeatBuilder()
-    let datagram = builder.sign(passphrase: CodecSamples.passphrase)
+    let datagram = builder.sign(passphrase: CodecSamples.passphrase, digests: SwiftCryptoDigests())
     Benchmark("heartbeat build + sign (\(datagram.count) B)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(CodecSamples.heartbeatBuilder().sign(passphrase: CodecSamples.passphrase))
+            blackHole(CodecSamples.heartbeatBuilder().sign(passphrase: CodecSamples.passphrase, digests: SwiftCryptoDigests()))
         }
     }
     Benchmark("heartbeat decode (\(datagram.count) B)") { benchmark in
@@ -60,7 +61,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("heartbeat decode + HMAC verify (\(datagram.count) B)") { benchmark in
         for _ in benchmark.scaledIterations {
             let decoded = try HeartbeatDatagram(decoding: datagram)
-            precondition(decoded.verify(passphrase: CodecSamples.passphrase))
+            precondition(decoded.verify(passphrase: CodecSamples.passphrase, digests: SwiftCryptoDigests()))
             blackHole(decoded)
         }
     }

@@ -47,7 +47,7 @@ let benchmarks: @Sendable () -> Void = {
         // Cold: a fresh ledger per datagram (the SA's first datagram: record, ring and key
         // schedule are created), what this benchmark measured before 2026-11-28.
         Benchmark("first ingest into a fresh ledger, \(fleetSize) SA(s), \(fleet.datagrams[0].count) B") { benchmark in
-            var ledger = HeartbeatLedger()
+            var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
             let start = ContinuousClock.now
             var n = 0
             benchmark.startMeasurement()
@@ -92,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
 
 /// The ledger of the steady-state benchmark, kept across iterations (one benchmark thread).
 final class LedgerBox: @unchecked Sendable {
-    var ledger = HeartbeatLedger()
+    var ledger = HeartbeatLedger(digests: SwiftCryptoDigests())
     var count = 0
 }
 
@@ -107,7 +107,7 @@ final class UDPRig: @unchecked Sendable {
         let id = DistributionID("0001-0000-0000-0000-0000-0000-0000-0001")!
         var builder = HeartbeatBuilder(distributionID: id)
         for statistic in IngestFleet.statistics { try! builder.append(statistic) }
-        datagram = builder.sign(passphrase: "demo-hb-passphrase")
+        datagram = builder.sign(passphrase: "demo-hb-passphrase", digests: SwiftCryptoDigests())
     }
 
     func start() async throws {
@@ -168,7 +168,7 @@ struct IngestFleet: Sendable {
             let passphrase = "passphrase-\(n)"
             var builder = HeartbeatBuilder(distributionID: id)
             for statistic in Self.statistics { try! builder.append(statistic) }
-            datagrams.append(builder.sign(passphrase: passphrase))
+            datagrams.append(builder.sign(passphrase: passphrase, digests: SwiftCryptoDigests()))
             keys[id] = [passphrase]
         }
         self.datagrams = datagrams

@@ -25,13 +25,13 @@ public enum HeartbeatBuildError: Error, Hashable, Sendable, CustomStringConverti
 ///
 /// The buffer starts with the 44-byte prefix (HMAC TLV with a zeroed digest,
 /// then the distribution-id TLV). Statistics are appended in call order. One
-/// builder can be signed for several servers: each ``sign(passphrase:)`` call
+/// builder can be signed for several servers: each ``sign(passphrase:digests:)`` call
 /// returns the same bytes with the digest computed for that passphrase.
 ///
 /// ```swift
 /// var builder = HeartbeatBuilder(distributionID: id)
 /// try builder.append(.cpuUsage(.init(index: 0, utilization: 50)))
-/// let datagram = builder.sign(passphrase: "s3cret-passphrase")
+/// let datagram = builder.sign(passphrase: "s3cret-passphrase", digests: digests)
 /// ```
 public struct HeartbeatBuilder: Sendable {
     /// The distribution id written into the prefix.
@@ -95,10 +95,10 @@ public struct HeartbeatBuilder: Sendable {
     /// The datagram to send to the server that uses `passphrase`: the current
     /// bytes with HMAC-SHA1 (key = the passphrase's UTF-8 bytes, message = the
     /// whole datagram with bytes 4..<24 zero) written into bytes 4..<24.
-    public func sign(passphrase: String) -> [UInt8] {
+    public func sign(passphrase: String, digests: any ARMSDigests) -> [UInt8] {
         var datagram = unsignedDatagram
         datagram.replaceSubrange(HeartbeatWire.digestRange,
-                                 with: HeartbeatMAC.digest(of: unsignedDatagram, passphrase: passphrase))
+                                 with: HeartbeatMAC.digest(of: unsignedDatagram, passphrase: passphrase, digests: digests))
         return datagram
     }
 }

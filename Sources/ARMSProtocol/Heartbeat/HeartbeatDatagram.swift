@@ -3,12 +3,12 @@
 ///
 /// Decoding checks length, prefix and the TLV walk but not the digest: the
 /// receiver first looks the ``distributionID`` up, then calls
-/// ``verify(anyOf:)`` with the passphrases it issued to that SA.
+/// ``verify(anyOf:digests:)`` with the passphrases it issued to that SA.
 ///
 /// ```swift
 /// let datagram = try HeartbeatDatagram(decoding: payload)   // else count error.reason
 /// guard let sa = lookUp(datagram.distributionID) else { /* .unknownSA */ }
-/// guard datagram.verify(anyOf: sa.passphrases) else { /* .badMAC */ }
+/// guard datagram.verify(anyOf: sa.passphrases, digests: digests) else { /* .badMAC */ }
 /// ```
 public struct HeartbeatDatagram: Hashable, Sendable {
     /// libarms' buffer size, the largest datagram it ever sends.
@@ -135,16 +135,16 @@ public struct HeartbeatDatagram: Hashable, Sendable {
 
     /// Whether the digest is the HMAC-SHA1 of this datagram under `passphrase`.
     /// The comparison takes the same time wherever the digests differ.
-    public func verify(passphrase: String) -> Bool {
-        HeartbeatKey(passphrase: passphrase).verifies(bytes)
+    public func verify(passphrase: String, digests: any ARMSDigests) -> Bool {
+        HeartbeatKey(passphrase: passphrase, digests: digests).verifies(bytes)
     }
 
     /// Whether any of `passphrases` verifies the digest (an SA that was given
     /// several heartbeat servers). Every passphrase is tried, so the time taken
     /// does not reveal which one matched.
-    public func verify(anyOf passphrases: some Sequence<String>) -> Bool {
+    public func verify(anyOf passphrases: some Sequence<String>, digests: any ARMSDigests) -> Bool {
         var matched = false
-        for passphrase in passphrases where verify(passphrase: passphrase) { matched = true }
+        for passphrase in passphrases where verify(passphrase: passphrase, digests: digests) { matched = true }
         return matched
     }
 }

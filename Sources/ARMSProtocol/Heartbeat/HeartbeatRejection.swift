@@ -3,7 +3,7 @@
 ///
 /// The decoder produces every reason except ``unknownSA`` and ``badMAC``: those
 /// come from the server's own SA lookup and from
-/// ``HeartbeatDatagram/verify(passphrase:)``.
+/// ``HeartbeatDatagram/verify(passphrase:digests:)``.
 public enum HeartbeatRejectReason: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
     /// Shorter than the 44-byte prefix.
     case tooShort = "too-short"

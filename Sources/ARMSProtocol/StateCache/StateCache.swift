@@ -2,9 +2,9 @@
 /// The agent's state cache: what libarms' `arms_dump_state()` saves after every successful
 /// pull so that a restart can skip the LS (agent.md §9, pull.md §7.4).
 ///
-/// `encoded()` gives the exact 29456-byte LP64 image of libarms 5.33 (see
+/// `encoded(digests:)` gives the exact 29456-byte LP64 image of libarms 5.33 (see
 /// `StateCacheLayout`), with zero padding, NUL-padded strings, zeroed unused line and
-/// RS slots and the MD5 trailer; `init(decoding:)` reads such an image back, checking
+/// RS slots and the MD5 trailer; `init(decoding:digests:)` reads such an image back, checking
 /// size, digest and version in libarms' order (digest before version).
 ///
 /// Every value is checked when the cache is built, so encoding cannot fail: strings must
@@ -182,7 +182,7 @@ public struct StateCache: Sendable, Hashable {
     // MARK: - Encoding
 
     /// The 29456-byte image, MD5 trailer included.
-    public func encoded() -> [UInt8] {
+    public func encoded(digests: any ARMSDigests) -> [UInt8] {
         typealias L = StateCacheLayout
         typealias C = L.Conf
         var w = ByteImage(count: L.size)
@@ -224,28 +224,24 @@ public struct StateCache: Sendable, Hashable {
         }
         w.putInt32(currentServer, at: L.currentServerOffset)
         w.putInt32(result, at: L.resultOffset)
-        let digest = Self.digest(w.bytes[..<L.digestOffset])
+        let digest = digests.md5(of: w.bytes[..<L.digestOffset])
         w.bytes.replaceSubrange(L.digestOffset..<L.size, with: digest)
         return w.bytes
     }
 
-    /// MD5 of `bytes`.
-    static func digest(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        MD5.hash(bytes)
-    }
-
     // MARK: - Decoding
 
-    /// Reads an image written by `encoded()` or by libarms 5.33 on an LP64 host.
+    /// Reads an image written by `encoded(digests:)` or by libarms 5.33 on an LP64 host.
     /// Checks, in this order: size, digest, version, then every field. Bytes after a
     /// string's NUL, padding, union bytes the line type does not use, line entries from
     /// `num_line` on and the certificate of an empty RS slot are ignored, as libarms does.
-    public init(decoding image: some Collection<UInt8>) throws(DecodeError) {
+    /// `digests` computes the MD5 trailer.
+    public init(decoding image: some Collection<UInt8>, digests: any ARMSDigests) throws(DecodeError) {
         typealias L = StateCacheLayout
         typealias C = L.Conf
         let r = ByteReader(bytes: Array(image))
         guard r.bytes.count == L.size else { throw .wrongSize(expected: L.size, actual: r.bytes.count) }
-        guard Self.digest(r.bytes[..<L.digestOffset]) == Array(r.bytes[L.digestOffset...]) else { throw .badDigest }
+        guard digests.md5(of: r.bytes[..<L.digestOffset]) == Array(r.bytes[L.digestOffset...]) else { throw .badDigest }
         let version = r.int32(at: L.stateVersionOffset)
         guard version == L.stateVersion else { throw .wrongVersion(version) }
 

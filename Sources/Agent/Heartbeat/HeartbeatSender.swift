@@ -128,7 +128,7 @@ public final class HeartbeatSender {
         }
         guard !isPaused else { return }
         for target in targets {
-            let datagram = builder.sign(passphrase: target.passphrase)
+            let datagram = builder.sign(passphrase: target.passphrase, digests: OpenSSLDigests())
             if let error = Self.send(datagram, to: target.address) {
                 failedCount += 1
                 logger.debug("heartbeat: cannot send to \(target.address): \(error.reason)")

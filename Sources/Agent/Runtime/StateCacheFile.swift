@@ -54,7 +54,7 @@ public enum StateCacheFile {
             offset += count
         }
         do throws(StateCache.DecodeError) {
-            return .loaded(try StateCache(decoding: bytes))
+            return .loaded(try StateCache(decoding: bytes, digests: OpenSSLDigests()))
         } catch {
             return .invalid(error)
         }
@@ -63,7 +63,7 @@ public enum StateCacheFile {
     /// Writes `cache` to `path` atomically with mode 0600 (agent.md §9.5, §14): a crash
     /// leaves the old file or the new one, never a torn cache.
     public static func save(_ cache: StateCache, path: String) throws(SystemError) {
-        try AtomicFile.write(cache.encoded(), to: path, mode: 0o600)
+        try AtomicFile.write(cache.encoded(digests: OpenSSLDigests()), to: path, mode: 0o600)
     }
 
     /// Saves and logs `state cache saved` (INFO) or

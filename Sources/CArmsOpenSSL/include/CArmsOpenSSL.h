@@ -7,13 +7,16 @@
  *   - the certificate verification callback with the libarms 5.33 rules,
  *   - PEM parsing into the context (exactly one trust anchor, client identity),
  *   - draining OpenSSL's error queue into one line of text,
- *   - SSL_connect/read/write/shutdown that cannot raise SIGPIPE.
+ *   - SSL_connect/read/write/shutdown that cannot raise SIGPIPE,
+ *   - the two digests of the protocol (HMAC-SHA1 through EVP_MAC, MD5 through
+ *     EVP_Digest) in the shape ARMSProtocol's ARMSDigests asks for.
  */
 #ifndef CARMS_OPENSSL_H
 #define CARMS_OPENSSL_H
 
 #include <stddef.h>
 #include <openssl/ssl.h>
+#include <openssl/evp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -131,6 +134,29 @@ int carms_ssl_accept(SSL *ssl, int *ssl_error, int *sys_errno);
 int carms_ssl_read(SSL *ssl, void *buf, int len, int *ssl_error, int *sys_errno);
 int carms_ssl_write(SSL *ssl, const void *buf, int len, int *ssl_error, int *sys_errno);
 int carms_ssl_shutdown(SSL *ssl);
+
+/* Digest lengths of HMAC-SHA1 and MD5. */
+#define CARMS_SHA1_LENGTH 20
+#define CARMS_MD5_LENGTH  16
+
+/*
+ * An HMAC-SHA1 context holding `key` (key_len bytes, 0 allowed), ready for
+ * carms_hmac_sha1; never updated itself, so several threads may use it at
+ * once.  NULL on failure.  Free with carms_hmac_sha1_free.
+ */
+EVP_MAC_CTX *carms_hmac_sha1_new(const unsigned char *key, size_t key_len);
+void carms_hmac_sha1_free(EVP_MAC_CTX *prepared);
+
+/*
+ * HMAC-SHA1 under the prepared key over the concatenation of `count` parts
+ * (parts[i], lengths[i] bytes); writes CARMS_SHA1_LENGTH bytes to `out`.
+ * Works on a copy of `prepared`.  Returns 1, or 0 on failure (out untouched).
+ */
+int carms_hmac_sha1(const EVP_MAC_CTX *prepared, const unsigned char *const *parts,
+                    const size_t *lengths, size_t count, unsigned char *out);
+
+/* MD5 of data (len bytes) into out (CARMS_MD5_LENGTH bytes).  Returns 1, or 0 on failure. */
+int carms_md5(const unsigned char *data, size_t len, unsigned char *out);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,8 @@ public struct HeartbeatLedger: Sendable {
     public let sampleCapacity: Int
     /// Longest datagram accepted (libarms never sends more than 1024 bytes).
     public let maximumLength: Int
+    /// Computes the heartbeat HMAC-SHA1.
+    public let digests: any ARMSDigests
 
     /// The verdict on one datagram.
     public enum Outcome: Equatable, Sendable {
@@ -67,9 +69,9 @@ public struct HeartbeatLedger: Sendable {
         /// Whether any of `passphrases` verifies `bytes`, reusing the prepared keys while
         /// the SA's passphrases stay the same. Every passphrase is tried, so the time taken
         /// does not reveal which one matched.
-        mutating func verify(_ bytes: [UInt8], passphrases: [String]) -> Bool {
+        mutating func verify(_ bytes: [UInt8], passphrases: [String], digests: any ARMSDigests) -> Bool {
             if !keys.elementsEqual(passphrases, by: { $0.passphrase == $1 }) {
-                keys = passphrases.map(HeartbeatKey.init(passphrase:))
+                keys = passphrases.map { HeartbeatKey(passphrase: $0, digests: digests) }
             }
             var matched = false
             for key in keys where key.verifies(bytes) { matched = true }
@@ -101,8 +103,9 @@ public struct HeartbeatLedger: Sendable {
     /// Accepted datagrams, all SAs.
     public private(set) var accepted = 0
 
-    public init(sampleCapacity: Int = HeartbeatLedger.defaultSampleCapacity,
+    public init(digests: any ARMSDigests, sampleCapacity: Int = HeartbeatLedger.defaultSampleCapacity,
                 maximumLength: Int = HeartbeatDatagram.maximumLength) {
+        self.digests = digests
         self.sampleCapacity = max(1, sampleCapacity)
         self.maximumLength = max(HeartbeatDatagram.prefixLength, maximumLength)
     }
@@ -131,7 +134,7 @@ public struct HeartbeatLedger: Sendable {
         }
         // The record is updated in place (no copy of its sample ring).
         let slot = recordIndex(id)
-        guard !keys.isEmpty, records.values[slot].verify(bytes, passphrases: keys) else {
+        guard !keys.isEmpty, records.values[slot].verify(bytes, passphrases: keys, digests: digests) else {
             let why = keys.isEmpty ? "the SA has no heartbeat passphrase" : "the digest does not match the SA's passphrase"
             return reject(.badMAC, sa: id, detail: "heartbeat bad-mac: \(why)")
         }

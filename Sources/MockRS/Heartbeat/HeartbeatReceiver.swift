@@ -14,7 +14,8 @@ import Darwin
 /// moment each datagram arrives (the SA profile's `heartbeat.passphrase`).
 ///
 /// ```swift
-/// let receiver = HeartbeatReceiver(hosts: ["127.0.0.1", "::1"], port: 0, fleet: fleet, journal: journal)
+/// let receiver = HeartbeatReceiver(hosts: ["127.0.0.1", "::1"], port: 0, fleet: fleet, journal: journal,
+///                                   digests: SwiftCryptoDigests())
 /// let bound = try await receiver.start()       // [127.0.0.1:41234, [::1]:41234]
 /// …
 /// receiver.snapshot(of: id)?.sampleCount
@@ -40,14 +41,14 @@ public final class HeartbeatReceiver: Sendable {
         public let description: String
     }
 
-    public init(hosts: [String], port: Int, fleet: FleetStore, journal: Journal,
+    public init(hosts: [String], port: Int, fleet: FleetStore, journal: Journal, digests: any ARMSDigests,
                 sampleCapacity: Int = HeartbeatLedger.defaultSampleCapacity, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.hosts = hosts
         self.requestedPort = port
         self.fleet = fleet
         self.journal = journal
         self.group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        self.ledger = NIOLockedValueBox(HeartbeatLedger(sampleCapacity: sampleCapacity))
+        self.ledger = NIOLockedValueBox(HeartbeatLedger(digests: digests, sampleCapacity: sampleCapacity))
     }
 
     /// Binds every host; returns the bound addresses in host order. On failure nothing stays bound.
