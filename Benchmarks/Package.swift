@@ -55,6 +55,7 @@ let package = Package(
         .executableTarget(
             name: "PushThroughput",
             dependencies: [
+                .product(name: "MockCore", package: "WarpLinkMock"),
                 .product(name: "FleetSimulator", package: "WarpLinkMock"),
                 .product(name: "MockService", package: "WarpLinkMock"),
                 .product(name: "ARMSProtocol", package: "WarpLinkMock"),

@@ -1,3 +1,4 @@
+import MockCore
 import ARMSProtocol
 import Agent
 import NIOCore

@@ -60,7 +60,7 @@ public final class FaultPlane: Sendable {
                 s.counters[index] += 1
                 let n = s.counters[index]
                 guard chosen == nil, rule.occurrences.contains(n) else { continue }
-                if rule.probability < 1, s.random.nextUnit() >= rule.probability { continue }
+                if rule.probability < 1, s.random.unit() >= rule.probability { continue }
                 chosen = rule.action
                 s.applied.append(AppliedFault(time: now, ruleLine: rule.line, target: rule.target.description, occurrence: n,
                                               action: rule.action, sa: sa))
@@ -76,21 +76,4 @@ public final class FaultPlane: Sendable {
         let bare = host.hasPrefix("[") ? host : (host.contains(":") ? "[\(host)]" : host)
         return address.hasPrefix(bare + ":")
     }
-}
-
-/// A small, fast, seedable generator (SplitMix64): the same seed gives the same choices.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

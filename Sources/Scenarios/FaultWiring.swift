@@ -54,7 +54,7 @@ enum FaultWiring {
         runtime.setTunnelOpenFault { sa in
             guard case .openStatus(let code)? = plane.decide(role: .tunnel, messageType: "tunnel-open", listener: nil, sa: sa,
                                                              connectionLevel: false, now: now) else { return nil }
-            return .status(HTTPStatus(code: code, reasonPhrase: reasonPhrase(code)))
+            return .status(HTTPStatus(code: code))
         }
         runtime.setChunkFault { sa, type in
             switch plane.decide(role: .tunnel, messageType: type, listener: nil, sa: sa, connectionLevel: false, now: now) {
@@ -69,7 +69,7 @@ enum FaultWiring {
     static func exchangeFault(_ action: FaultAction, messageType: String?) -> ExchangeFault {
         switch action {
         case .resultCode(let code): return .armsResult(code)
-        case .httpStatus(let code): return .status(HTTPStatus(code: code, reasonPhrase: reasonPhrase(code)))
+        case .httpStatus(let code): return .status(HTTPStatus(code: code))
         case .close: return .close
         case .delay(let seconds): return .delay(duration(seconds))
         case .dribble(let seconds): return .dribble(duration(seconds))
@@ -81,20 +81,6 @@ enum FaultWiring {
     }
 
     static func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1_000_000_000)) }
-
-    static func reasonPhrase(_ code: Int) -> String {
-        switch code {
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 500: return "Internal Server Error"
-        case 502: return "Bad Gateway"
-        case 503: return "Service Unavailable"
-        case 504: return "Gateway Timeout"
-        default: return "Status \(code)"
-        }
-    }
 }
 
 /// The CONNECT proxy a scenario with `topology.proxy` starts; it journals each CONNECT (role `proxy`).

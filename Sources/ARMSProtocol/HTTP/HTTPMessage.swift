@@ -36,6 +36,14 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let internalServerError = HTTPStatus(code: 500, reasonPhrase: "Internal Server Error")
     public static let serviceUnavailable = HTTPStatus(code: 503, reasonPhrase: "Service Unavailable")
 
+    /// A status with its standard reason phrase (`Status N` for codes without one here).
+    public init(code: Int) {
+        let phrases = [200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                       405: "Method Not Allowed", 413: "Content Too Large", 500: "Internal Server Error",
+                       502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"]
+        self.init(code: code, reasonPhrase: phrases[code] ?? "Status \(code)")
+    }
+
     /// `200 OK` etc.
     public var description: String { "\(code) \(reasonPhrase)" }
 }

@@ -269,7 +269,7 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
             .whenComplete { [self] result in
                 switch result {
                 case .failure(let error):
-                    self.finish(client, status: HTTPStatus(code: 502, reasonPhrase: "Bad Gateway"), outcome: "refused",
+                    self.finish(client, status: HTTPStatus(code: 502), outcome: "refused",
                                 detail: "target \(target): connect failed: \(error)")
                 case .success(let server):
                     guard client.isActive else {
