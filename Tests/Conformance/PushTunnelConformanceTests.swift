@@ -249,6 +249,12 @@ import Testing
             $0.pushOffer.tunnelURLs = [url, url]
         }) { rig, _ in
             try await rig.waitForLog("tunnel#1: ready to push.")
+            // The agent logs readiness once it answered; the mock marks the tunnel ready when it has
+            // read that answer, a moment later: wait (bounded) for the mock's view.
+            _ = try? await waitUntil("both tunnels ready at the mock", timeout: 10) {
+                let s = rig.runtime.pushStatus(of: Self.sa)
+                return s.tunnels.count == 2 && s.tunnels.allSatisfy(\.ready)
+            }
             let status = rig.runtime.pushStatus(of: Self.sa)
             #expect(status.tunnels.count == 2 && status.tunnels.allSatisfy(\.ready), "\(status)")
             for n in 0..<4 {
