@@ -25,7 +25,12 @@ import Testing
             #expect(snapshot[.ready] == count)
             #expect(snapshot.allReadyAfter != nil)
 
-            // The mock sees every SA push-ready over a confirmed tunnel.
+            // The mock sees every SA push-ready over a confirmed tunnel. An SA counts itself ready
+            // once it has written its confirm-done response; the mock only when it has read it, so
+            // wait (bounded) for the mock to catch up, then name any SA it still does not see.
+            _ = try? await waitUntil("the mock to see every SA push-ready", timeout: 30) {
+                fleet.members.allSatisfy { runtime.pushStatus(of: $0.distributionID).pushReady }
+            }
             for member in fleet.members {
                 #expect(runtime.pushStatus(of: member.distributionID).pushReady, "\(member.distributionID)")
             }
