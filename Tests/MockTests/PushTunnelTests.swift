@@ -458,6 +458,46 @@ struct PushEngineTests {
         #expect(e.simpleDone(stray, sa: id).1.contains("unknown transaction"))
     }
 
+    @Test("tunnels are kept per SA: status, least-busy choice, moves on close; finished operations are reported once")
+    func perSAIndexAndFinishedList() throws {
+        var e = PushEngine()
+        func confirm(_ t: Int) throws {
+            _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-start-request.chunk"), on: t)
+            _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-done-response.chunk"), on: t)
+        }
+        // Tunnels of three SAs opened interleaved.
+        let (a1, _) = e.openTunnel(sa: "A", peer: nil, family: .ipv4)
+        let (b1, _) = e.openTunnel(sa: "B", peer: nil, family: .ipv4)
+        let (a2, _) = e.openTunnel(sa: "A", peer: nil, family: .ipv6)
+        let (c1, _) = e.openTunnel(sa: "C", peer: nil, family: .ipv4)
+        for t in [a1, b1, a2, c1] { try confirm(t) }
+        #expect(e.tunnelIDs(of: "A") == [a1, a2] && e.tunnelIDs(of: "B") == [b1] && e.tunnelIDs(of: "Z").isEmpty)
+        #expect(e.status(of: "A").tunnels.map(\.id) == [a1, a2] && e.status(of: "A").tunnels.map(\.family) == ["ipv4", "ipv6"])
+        #expect(e.status(of: "C").pushReady && !e.status(of: "Z").pushReady)
+
+        // Two operations to A: the first goes to a1, the second to the idle a2.
+        let (op1, _) = try e.submit(ARMSRequest(type: MessageType(.readModuleList)), for: "A")
+        let (op2, _) = try e.submit(ARMSRequest(type: MessageType(.readModuleList)), for: "A")
+        #expect(e.result(op1)?.tunnel == a1 && e.result(op2)?.tunnel == a2)
+        // A third queues behind one of them; closing a1 fails op1 and moves a queued op to a2.
+        let (op3, _) = try e.submit(ARMSRequest(type: MessageType(.checkTransaction)), for: "A")
+        #expect(e.result(op3)?.tunnel == a1 && e.result(op3)?.state == .queued)
+        _ = e.takeFinished()
+        _ = e.tunnelClosed(a1, reason: "test")
+        #expect(e.result(op1)?.state == .failed && e.result(op3)?.tunnel == a2)
+        #expect(e.tunnelIDs(of: "A") == [a2] && e.status(of: "B").tunnels.map(\.id) == [b1])
+        #expect(e.takeFinished() == [op1])
+        // a2 answers op2, then op3 goes out and is answered: each reported once, in order.
+        _ = e.receive(try MockFixture.bytes("libarms-5.33-read-module-list-response.chunk"), on: a2)
+        #expect(e.result(op2)?.state == .succeeded && e.result(op3)?.state == .sent)
+        #expect(e.takeFinished() == [op2])
+        _ = e.expire(op3)
+        #expect(e.takeFinished() == [op3] && e.takeFinished().isEmpty)
+        // Expiring op3 closed a2: A has no tunnel left, the others keep theirs.
+        #expect(e.tunnelIDs(of: "A").isEmpty && !e.isPushReady("A") && e.isPushReady("B") && e.isPushReady("C"))
+        #expect(throws: PushRequestError.self) { _ = try e.submit(ARMSRequest(type: MessageType(.reboot)), for: "A") }
+    }
+
     @Test("bad framing: close action and journal, pending operation failed")
     func badFraming() throws {
         var e = PushEngine()

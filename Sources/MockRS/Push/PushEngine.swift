@@ -129,7 +129,12 @@ public struct PushEngine: Sendable {
     /// `ChunkFault` replaces the message's normal chunks (journaled).
     public var chunkFault: (@Sendable (String, String) -> ChunkFault?)?
     private(set) var tunnels: [Int: Tunnel] = [:]
+    /// SA → ids of its open tunnels, ascending: every per-SA question is answered from here,
+    /// so that a push or a status read costs the same with 10 tunnels held as with 10,000.
+    private var tunnelsBySA: [String: [Int]] = [:]
     private var operations: [Int: Operation] = [:]
+    /// Operations that finished since `takeFinished()` was last called, in order.
+    private var finishedSinceTaken: [Int] = []
     private var operationOrder: [Int] = []
     /// SA → SA transaction id → operation id.
     private var transactions: [String: [Int: Int]] = [:]
@@ -156,9 +161,9 @@ public struct PushEngine: Sendable {
     public func result(_ id: Int) -> PushOperationResult? { operations[id]?.result }
 
     public func status(of sa: String) -> PushStatus {
-        let mine = tunnels.filter { $0.value.sa == sa }.sorted { $0.key < $1.key }
-        let list = mine.map { PushTunnelStatus(id: $0.key, peer: $0.value.peer, family: $0.value.family,
-                                               ready: $0.value.phase == .ready, echoes: $0.value.echoes) }
+        let list = tunnelIDs(of: sa).compactMap { id in
+            tunnels[id].map { PushTunnelStatus(id: id, peer: $0.peer, family: $0.family, ready: $0.phase == .ready, echoes: $0.echoes) }
+        }
         let ready = list.contains { $0.ready }
         let simpleReady = simple[sa]?.confirmed == true
         var status = PushStatus(sa: sa, pushReady: ready || simpleReady,
@@ -168,12 +173,35 @@ public struct PushEngine: Sendable {
     }
 
     public func isPushReady(_ sa: String) -> Bool {
-        tunnels.values.contains { $0.sa == sa && $0.phase == .ready } || simple[sa]?.confirmed == true
+        hasReadyTunnel(sa) || simple[sa]?.confirmed == true
+    }
+
+    /// Ids of the SA's confirmed tunnels, ascending.
+    private func readyTunnelIDs(of sa: String) -> [Int] {
+        tunnelIDs(of: sa).filter { tunnels[$0]?.phase == .ready }
+    }
+
+    private func hasReadyTunnel(_ sa: String) -> Bool {
+        tunnelIDs(of: sa).contains { tunnels[$0]?.phase == .ready }
+    }
+
+    /// The operations that finished (succeeded, failed or timed out) since the last call,
+    /// in order; the caller wakes whoever waits for them.
+    public mutating func takeFinished() -> [Int] {
+        defer { finishedSinceTaken.removeAll(keepingCapacity: true) }
+        return finishedSinceTaken
+    }
+
+    /// Stores an operation; notes it as finished when this store finished it.
+    private mutating func store(_ op: Operation, as id: Int) {
+        let wasFinished = operations[id]?.result.isFinished ?? false
+        operations[id] = op
+        if op.result.isFinished, !wasFinished { finishedSinceTaken.append(id) }
     }
 
     /// The SA's confirmed https-simple listener, when it has no ready tunnel.
     public func simpleEndpoint(for sa: String) -> String? {
-        guard !tunnels.values.contains(where: { $0.sa == sa && $0.phase == .ready }), let s = simple[sa], s.confirmed else { return nil }
+        guard !hasReadyTunnel(sa), let s = simple[sa], s.confirmed else { return nil }
         return s.endpoint
     }
 
@@ -229,7 +257,7 @@ public struct PushEngine: Sendable {
     }
 
     /// Ids of the SA's open tunnels.
-    public func tunnelIDs(of sa: String) -> [Int] { tunnels.filter { $0.value.sa == sa }.map(\.key).sorted() }
+    public func tunnelIDs(of sa: String) -> [Int] { tunnelsBySA[sa] ?? [] }
 
     public var openTunnelCount: Int { tunnels.count }
 
@@ -240,6 +268,7 @@ public struct PushEngine: Sendable {
         let id = nextTunnelID
         nextTunnelID += 1
         tunnels[id] = Tunnel(sa: sa, peer: peer, family: family?.rawValue, assembler: TunnelMessageAssembler(limits: limits.assembler))
+        tunnelsBySA[sa, default: []].append(id)   // ids only grow: the list stays ascending
         return (id, [journal(id, type: "tunnel-open", outcome: ExchangeOutcome.ok, httpStatus: 200,
                              detail: "tunnel#\(id) open (\(family?.rawValue ?? "?"))")])
     }
@@ -290,12 +319,12 @@ public struct PushEngine: Sendable {
     /// Queues an operation for the SA on its least busy confirmed tunnel. Throws
     /// `.notPushReady` when there is none.
     public mutating func submit(_ request: ARMSRequest, for sa: String) throws(PushRequestError) -> (Int, [PushAction]) {
-        let ready = tunnels.filter { $0.value.sa == sa && $0.value.phase == .ready }
-        guard let (tunnelID, _) = ready.min(by: { a, b in
-            let la = a.value.queue.count + (a.value.awaiting == nil ? 0 : 1)
-            let lb = b.value.queue.count + (b.value.awaiting == nil ? 0 : 1)
-            return la == lb ? a.key < b.key : la < lb
-        }) else { throw .notPushReady(sa) }
+        func load(_ id: Int) -> Int {
+            guard let t = tunnels[id] else { return .max }
+            return t.queue.count + (t.awaiting == nil ? 0 : 1)
+        }
+        // The least busy ready tunnel; the lowest id among equals (the list is ascending).
+        guard let tunnelID = readyTunnelIDs(of: sa).min(by: { load($0) < load($1) }) else { throw .notPushReady(sa) }
         let id = nextOperationID
         nextOperationID += 1
         var result = PushOperationResult(id: id, sa: sa, operation: request.type.name.rawValue)
@@ -314,9 +343,10 @@ public struct PushEngine: Sendable {
         guard var op = operations[id], !op.result.isFinished else { return [] }
         op.result.state = .timedOut
         op.result.error = op.result.error ?? "no answer from the SA in time"
-        operations[id] = op
+        store(op, as: id)
         var actions: [PushAction] = []
-        for (tid, t) in tunnels {
+        for tid in tunnelIDs(of: op.result.sa) {
+            guard let t = tunnels[tid] else { continue }
             tunnels[tid]!.queue.removeAll { $0 == id }
             if t.awaiting == id {
                 // A tunnel pairs answers with requests by order only (sync answers carry no
@@ -419,7 +449,7 @@ public struct PushEngine: Sendable {
         op.result.transactionResult = r.transactionResult?.rawValue
         guard code == .success else {
             op.result.error = "done request (transaction-result \(r.transactionResult?.rawValue ?? 0)) answered \(code.rawValue)"
-            operations[opID] = op
+            store(op, as: opID)
             return (answer, "operation \(opID) transaction \(txid) done, answered \(code.rawValue) (test hook)", true)
         }
         transactions[sa]?[txid] = nil
@@ -428,7 +458,7 @@ public struct PushEngine: Sendable {
         let ok = r.transactionResult == .success
         op.result.state = ok ? .succeeded : .failed
         if !ok { op.result.error = "SA reported transaction-result \(r.transactionResult.map { "\($0.rawValue) \($0.text)" } ?? "none")" }
-        operations[opID] = op
+        store(op, as: opID)
         return (answer, "operation \(opID) transaction \(txid) done, answered 100", true)
     }
 
@@ -471,7 +501,7 @@ public struct PushEngine: Sendable {
                 op.result.state = .started
                 transactions[op.result.sa, default: [:]][txid] = opID
                 if let early = earlyDones[op.result.sa]?.removeValue(forKey: txid) {
-                    operations[opID] = op
+                    store(op, as: opID)
                     _ = applyDone(early, sa: op.result.sa)
                     return
                 }
@@ -484,7 +514,7 @@ public struct PushEngine: Sendable {
             op.result.state = ok ? .succeeded : .failed
             if !ok { op.result.error = "SA answered \(r.type.attribute) \(r.resultCode.rawValue) \(r.resultCode.text)" }
         }
-        operations[opID] = op
+        store(op, as: opID)
     }
 
     /// Sends the next queued operation when the tunnel is ready and idle.
@@ -493,7 +523,7 @@ public struct PushEngine: Sendable {
         let opID = tunnels[id]!.queue.removeFirst()
         guard var op = operations[opID], !op.result.isFinished else { return pump(id) }
         op.result.state = .sent
-        operations[opID] = op
+        store(op, as: opID)
         tunnels[id]!.awaiting = opID
         var actions = frames(.request(op.request), on: id)
         actions.append(journal(id, type: op.request.type.attribute, outcome: PushOutcome.sent,
@@ -505,10 +535,12 @@ public struct PushEngine: Sendable {
     /// tunnel of the SA (or fail), started non-configure transactions fail (the SA discards them).
     private mutating func remove(_ id: Int, reason: String) -> [PushAction] {
         guard let t = tunnels.removeValue(forKey: id) else { return [] }
+        tunnelsBySA[t.sa]?.removeAll { $0 == id }
+        if tunnelsBySA[t.sa]?.isEmpty == true { tunnelsBySA[t.sa] = nil }
         if let w = t.awaiting { fail(w, reason + " before the answer") }
         var actions: [PushAction] = []
         for q in t.queue {
-            if let other = tunnels.first(where: { $0.value.sa == t.sa && $0.value.phase == .ready })?.key {
+            if let other = readyTunnelIDs(of: t.sa).first {
                 tunnels[other]!.queue.append(q)
                 operations[q]?.result.tunnel = other
                 actions += pump(other)
@@ -528,7 +560,7 @@ public struct PushEngine: Sendable {
         guard var op = operations[id], !op.result.isFinished else { return }
         op.result.state = .failed
         op.result.error = why
-        operations[id] = op
+        store(op, as: id)
     }
 
     private mutating func evictOld() {

@@ -56,17 +56,24 @@ public final class TunnelServer: Sendable {
     struct State: Sendable {
         var engine: PushEngine
         var channels: [Int: Channel] = [:]
-        /// Callers of `wait(for:)`, by token: the operation they wait for and how to wake them.
-        var waiters: [Int: (operation: Int, wake: CheckedContinuation<Void, Never>)] = [:]
+        /// Callers of `wait(for:)`: operation → token → how to wake them.
+        var waiters: [Int: [Int: CheckedContinuation<Void, Never>]] = [:]
         var nextWaiter = 0
 
-        /// Wakes every waiter whose operation finished (or was forgotten).
+        /// Wakes the waiters of the operations that finished in the last step: the cost
+        /// follows what finished, not how many callers wait.
         mutating func wakeFinished() {
-            guard !waiters.isEmpty else { return }
-            for (token, waiter) in waiters where engine.result(waiter.operation)?.isFinished ?? true {
-                waiters.removeValue(forKey: token)
-                waiter.wake.resume()
+            for operation in engine.takeFinished() {
+                guard let woken = waiters.removeValue(forKey: operation) else { continue }
+                for wake in woken.values { wake.resume() }
             }
+        }
+
+        /// Takes one waiter out (its time ran out); `nil` if it was woken already.
+        mutating func removeWaiter(_ token: Int, of operation: Int) -> CheckedContinuation<Void, Never>? {
+            let wake = waiters[operation]?.removeValue(forKey: token)
+            if waiters[operation]?.isEmpty == true { waiters[operation] = nil }
+            return wake
         }
     }
 
@@ -261,20 +268,24 @@ public final class TunnelServer: Sendable {
     public func wait(for id: Int, timeout: Duration, expire: Bool = true) async -> PushOperationResult? {
         guard let first = result(id) else { return nil }
         if first.isFinished { return first }
+        var timer: Task<Void, Never>?
         await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
             let token = state.withLockedValue { s -> Int? in
                 if s.engine.result(id)?.isFinished ?? true { return nil }
                 s.nextWaiter += 1
-                s.waiters[s.nextWaiter] = (id, wake)
+                s.waiters[id, default: [:]][s.nextWaiter] = wake
                 return s.nextWaiter
             }
             guard let token else { return wake.resume() }
-            Task {
+            timer = Task {
                 try? await Task.sleep(for: timeout)
-                let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: token) }
-                waiter?.wake.resume()
+                guard !Task.isCancelled else { return }
+                state.withLockedValue { $0.removeWaiter(token, of: id) }?.resume()
             }
         }
+        // Woken by the finish: the timer is not needed any more (its waiter is gone, so a
+        // late firing would find nothing to wake either).
+        timer?.cancel()
         if expire, result(id)?.isFinished == false {
             perform { (e: inout PushEngine) -> (Void, [PushAction]) in ((), e.expire(id)) }
         }
