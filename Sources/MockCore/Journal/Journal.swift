@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Which part of the mock handled an exchange.
 public enum ServerRole: String, Codable, Sendable {
@@ -60,7 +61,9 @@ public struct JournalEntry: Codable, Equatable, Sendable {
 /// When it holds `capacity` entries the oldest are dropped; sequence numbers keep counting.
 public final class Journal: Sendable {
     private struct State {
-        var entries: [JournalEntry] = []
+        /// A ring: appending and dropping the oldest are O(1), so a full journal costs the
+        /// same per entry as an empty one. Sequence numbers are consecutive in it.
+        var entries = CircularBuffer<JournalEntry>()
         var next = 1
         var dropped = 0
     }
@@ -81,10 +84,9 @@ public final class Journal: Sendable {
             e.sequence = s.next
             s.next += 1
             s.entries.append(e)
-            if s.entries.count > capacity {
-                let excess = s.entries.count - capacity
-                s.entries.removeFirst(excess)
-                s.dropped += excess
+            while s.entries.count > capacity {
+                s.entries.removeFirst()
+                s.dropped += 1
             }
             return e
         }
@@ -99,7 +101,12 @@ public final class Journal: Sendable {
 
     /// Entries with a sequence number above `after`, oldest first, optionally filtered.
     public func entries(after: Int = 0, where include: (JournalEntry) -> Bool = { _ in true }) -> [JournalEntry] {
-        state.withLockedValue { s in s.entries.filter { $0.sequence > after && include($0) } }
+        state.withLockedValue { s in
+            // Consecutive sequence numbers: the first one above `after` is found by arithmetic.
+            guard let first = s.entries.first?.sequence else { return [] }
+            let skip = min(s.entries.count, max(0, after - first + 1))
+            return s.entries.dropFirst(skip).filter(include)
+        }
     }
 
     public func count(where include: (JournalEntry) -> Bool = { _ in true }) -> Int {
