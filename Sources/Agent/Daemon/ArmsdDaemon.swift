@@ -98,7 +98,7 @@ public final class ArmsdDaemon {
             logger.info("signal \(signal) caught. exit.")
             _ = workingDirectory.cleanUp()
             removePIDFile()
-            exit(1)
+            SignalWatcher.exitNow(1)
         }, onHangUp: { [self] in
             logger.info("sighup received: reload configuration")
         })

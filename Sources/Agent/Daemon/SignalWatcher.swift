@@ -42,6 +42,16 @@ public enum SignalWatcher {
         pthread_detach(thread)
     }
 
+    /// Ends the process from the watcher thread: flushes stdio, then `_exit`. Not `exit`:
+    /// that would run the atexit handlers (OpenSSL's cleanup among them) on this thread
+    /// while the main thread may still be inside OpenSSL or a script start, and crash the
+    /// process instead of ending it with `status`. Every log line is already written
+    /// (`write(2)` per line) and the state cache is only ever replaced by a rename.
+    public static func exitNow(_ status: Int32) -> Never {
+        fflush(nil)
+        _exit(status)
+    }
+
     static func watchedSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)

@@ -34,7 +34,7 @@ public enum HeartbeatDebug {
         // SIGINT/SIGTERM end it as they end the daemon (the signals may arrive blocked from the parent).
         SignalWatcher.start(onTerminate: { signal in
             logger.info("signal \(signal) caught. exit.")
-            exit(1)
+            SignalWatcher.exitNow(1)
         }, onHangUp: {})
         let collector = HeartbeatCollector(configuration: configuration, logger: logger)
         logger.info("heartbeat debug: printing statistics every \(period) sec (no ARMS traffic)")
