@@ -51,7 +51,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.custom("failed"), failed)
     }
 
-    for rate in [1000, 2500] {
+    for rate in [1000, 2500, 5000] {
         Benchmark("md-command latency at \(rate)/s for 5 s, 1000 SAs",
                   configuration: .init(metrics: [.custom("p50 µs"), .custom("p99 µs"), .custom("failed")])) { benchmark in
             let rig = try await Rig.shared()
