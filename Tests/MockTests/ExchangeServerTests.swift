@@ -112,6 +112,45 @@ import Testing
         #expect(journal.count() == 0)
     }
 
+    /// Connections arriving while the server stops: some are accepted after the accept loop
+    /// ended. Each must still be finished and closed (NIO stops the whole process when an
+    /// accepted async channel is released unfinished), and stop must return.
+    @Test func stoppingUnderAStormOfConnectsNeitherCrashesNorHangs() async throws {
+        // Several loops, as the service runs them: children are registered on other loops
+        // than the listener's, which opens the window between accept and hand-over.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+        for _ in 0..<12 {
+            let configuration = ExchangeServerConfiguration(role: .ls, tls: .locationServer)
+            let server = ExchangeServer(configuration: configuration, journal: Journal(), eventLoopGroup: group,
+                                        handler: EchoHandler().handler)
+            let port = try await server.start()[0].port
+            let connects = NIOLockedValueBox(0)
+            let done = NIOLockedValueBox(false)
+            // Plain blocking connects from a thread of its own, as fast as they go.
+            let thread = Thread {
+                for _ in 0..<400 {
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    var address = sockaddr_in()
+                    address.sin_family = sa_family_t(AF_INET)
+                    address.sin_port = in_port_t(UInt16(port).bigEndian)
+                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                    _ = withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    close(fd)
+                    connects.withLockedValue { $0 += 1 }
+                }
+                done.withLockedValue { $0 = true }
+            }
+            thread.start()
+            try await waitUntil("connections to arrive") { connects.withLockedValue { $0 } >= 30 }
+            await server.stop()
+            #expect(server.boundEndpoints.isEmpty)
+            try await waitUntil("the connecting thread to finish", timeout: .seconds(30)) { done.withLockedValue { $0 } }
+        }
+        try await group.shutdownGracefully()
+    }
+
     @Test func plainTCPWhenNoTLS() async throws {
         try await withExchangeServer(makeServer(tls: nil)) { _, bound in
             let response = try await TestClient.response(port: bound[0].port, tls: nil, send: Self.request("plain"))

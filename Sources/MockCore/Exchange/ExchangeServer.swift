@@ -82,6 +82,7 @@ public final class ExchangeServer: Sendable {
     private let faultHookBox: NIOLockedValueBox<ExchangeFaultHook?>
     private let connectionHookBox = NIOLockedValueBox<ConnectionFaultHook?>(nil)
     private let faulted = FaultedConnections()
+    private let accepted = AcceptedConnections()
     private let state = NIOLockedValueBox<Phase>(.idle)
 
     private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -183,6 +184,10 @@ public final class ExchangeServer: Sendable {
         await faulted.closeAll()
         running.task.cancel()
         await running.task.value
+        // Connections accepted while the listeners closed, that the accept loop never took.
+        for connection in accepted.closeAndTakeAll() {
+            try? await connection.executeThenClose { _, _ in }
+        }
         if running.ownsGroup {
             try? await running.group.shutdownGracefully()
         }
@@ -271,7 +276,12 @@ public final class ExchangeServer: Sendable {
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    return .exchange(try Connection(wrappingChannelSynchronously: channel))
+                    // Held until the accept loop takes it: see `AcceptedConnections`.
+                    guard let connection = try self.accepted.admit({ try Connection(wrappingChannelSynchronously: channel) }) else {
+                        channel.close(promise: nil)
+                        return .faulted
+                    }
+                    return .exchange(connection)
                 }
             }
     }
@@ -283,6 +293,7 @@ public final class ExchangeServer: Sendable {
                     for try await accepted in inbound {
                         // A faulted connection journals itself when it ends.
                         guard case .exchange(let connection) = accepted else { continue }
+                        self.accepted.take(connection.channel)
                         connections.addTask { await self.serve(connection, bound: bound) }
                     }
                 }
@@ -602,4 +613,46 @@ extension Duration {
         if seconds <= -limit { return .nanoseconds(Int64.min) }
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
+}
+
+/// Accepted connections between the child channel initializer and the accept loop.
+///
+/// A connection accepted while the listener closes may be dropped by the listener's inbound
+/// stream unseen. If its `NIOAsyncChannel` is released before its writer is finished, NIO
+/// stops the process ("Deinited NIOAsyncWriter without calling finish()") as soon as the
+/// channel becomes active. So each one is held here until the accept loop takes it, and
+/// `stop()` finishes and closes the ones it never took. Once closed, no new one is admitted.
+final class AcceptedConnections: Sendable {
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private struct State {
+        var held: [ObjectIdentifier: Connection] = [:]
+        var closed = false
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Makes the connection and holds it; `nil` (nothing made) once closed.
+    func admit(_ make: () throws -> Connection) throws -> Connection? {
+        try state.withLockedValue { s in
+            guard !s.closed else { return nil }
+            let connection = try make()
+            s.held[ObjectIdentifier(connection.channel)] = connection
+            return connection
+        }
+    }
+
+    /// The accept loop took the connection of `channel`: no longer held here.
+    func take(_ channel: Channel) {
+        _ = state.withLockedValue { $0.held.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Admits no more and returns those never taken.
+    func closeAndTakeAll() -> [Connection] {
+        state.withLockedValue { s in
+            s.closed = true
+            defer { s.held = [:] }
+            return Array(s.held.values)
+        }
+    }
+
+    var count: Int { state.withLockedValue { $0.held.count } }
 }
