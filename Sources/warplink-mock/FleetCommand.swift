@@ -36,6 +36,9 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "md-command pushes per second to push-ready SAs picked at random (0 = none).")
     var pushRate: Double = 0
 
+    @Flag(name: .long, help: "Start the pushes only once every SA has been push-ready (the push figures then cover held tunnels only, not the start-up).")
+    var pushAfterReady = false
+
     @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
     var stopAfter: Double?
 
@@ -100,7 +103,18 @@ struct FleetCommand: AsyncParsableCommand {
             }
         }
         let progressTask = Task { await FleetProgress.run(fleet) }
-        let pushTask = Task { await PushLoad(fleet: fleet, rate: pushRate, sender: sender, seed: seed).run() }
+        let pushTask = Task { [pushAfterReady, pushRate, seed] in
+            if pushAfterReady, pushRate > 0 {
+                // Checked every 100 ms; cancelled with the run when --stop-after comes first.
+                while !Task.isCancelled, fleet.snapshot.allReadyAfter == nil {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                guard !Task.isCancelled else { return }
+                FleetProgress.note("all SAs push-ready: pushes start")
+                fleet.resetPushFigures()
+            }
+            await PushLoad(fleet: fleet, rate: pushRate, sender: sender, seed: seed).run()
+        }
 
         var reason = "stopped"
         for await r in stopSignal.stream {
@@ -141,7 +155,7 @@ enum FleetProgress {
             try? await Task.sleep(for: .seconds(1))
             let s = fleet.snapshot
             let pushes = s.pushesSucceeded + s.pushesFailed
-            let rate = s.elapsed > lastTime ? Double(pushes - lastPushes) / (s.elapsed - lastTime) : 0
+            let rate = s.elapsed > lastTime ? Double(max(0, pushes - lastPushes)) / (s.elapsed - lastTime) : 0
             lastPushes = pushes
             lastTime = s.elapsed
             tick += 1

@@ -75,7 +75,7 @@ import Testing
     @Test func fleetCommandWithItsOwnMockExitsZeroWithASummary() async throws {
         let process = try RunningProcess(try Repository.executable("warplink-mock"),
                                          ["fleet", "--serve", "--count", "50", "--ramp", "2", "--push-rate", "20",
-                                          "--stop-after", "25", "--seed", "3"])
+                                          "--push-after-ready", "--stop-after", "25", "--seed", "3"])
         let status = try await process.waitExit(timeout: 90)
         #expect(status == 0, "\(process.stdout)\n\(process.stderr)")
         #expect(process.stdout.contains("fleet summary"))
@@ -84,5 +84,9 @@ import Testing
         #expect(!process.stdout.contains("not reached"))
         #expect(process.stdout.contains(" 0 failed"), "\(process.stdout)")
         #expect(process.stderr.contains("stopping (--stop-after"), "\(process.stderr)")
+        // --push-after-ready: the pushes start once all 50 are ready, and all of them succeed.
+        #expect(process.stderr.contains("all SAs push-ready: pushes start"), "\(process.stderr)")
+        #expect(process.stdout.range(of: #"pushes \(md-command\): [1-9][0-9]* succeeded, 0 failed"#, options: .regularExpression) != nil,
+                "\(process.stdout)")
     }
 }

@@ -498,6 +498,27 @@ struct PushEngineTests {
         #expect(throws: PushRequestError.self) { _ = try e.submit(ARMSRequest(type: MessageType(.reboot)), for: "A") }
     }
 
+    @Test("only finished operations are forgotten, oldest finish first, beyond maxOperations")
+    func eviction() throws {
+        var e = PushEngine(limits: .init(maxOperations: 3))
+        func confirmedTunnel() throws -> Int {
+            let (t, _) = e.openTunnel(sa: "A", peer: nil, family: .ipv4)
+            _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-start-request.chunk"), on: t)
+            _ = e.receive(try MockFixture.bytes("libarms-5.33-confirm-done-response.chunk"), on: t)
+            return t
+        }
+        let t1 = try confirmedTunnel()
+        let first = try (0..<5).map { _ in try e.submit(ARMSRequest(type: MessageType(.readModuleList)), for: "A").0 }
+        // Five unfinished: none is forgotten, whatever the limit.
+        #expect(first.allSatisfy { e.result($0) != nil })
+        _ = e.tunnelClosed(t1, reason: "test")   // all five fail, in order
+        _ = try confirmedTunnel()
+        let next = try e.submit(ARMSRequest(type: MessageType(.readModuleList)), for: "A").0
+        // Six kept before the submit's eviction, three after it: the three oldest finished went.
+        #expect(first.map { e.result($0) == nil } == [true, true, true, false, false])
+        #expect(e.result(next)?.state == .sent)
+    }
+
     @Test("bad framing: close action and journal, pending operation failed")
     func badFraming() throws {
         var e = PushEngine()

@@ -1,5 +1,6 @@
 import ARMSProtocol
 import MockCore
+import NIOCore
 
 /// What the push engine asks its transport to do.
 public enum PushAction: Equatable, Sendable {
@@ -135,7 +136,9 @@ public struct PushEngine: Sendable {
     private var operations: [Int: Operation] = [:]
     /// Operations that finished since `takeFinished()` was last called, in order.
     private var finishedSinceTaken: [Int] = []
-    private var operationOrder: [Int] = []
+    /// Finished operations, oldest finish first: the ones forgotten first when more than
+    /// `limits.maxOperations` are kept. Unfinished operations are never forgotten.
+    private var finishedOrder = CircularBuffer<Int>()
     /// SA → SA transaction id → operation id.
     private var transactions: [String: [Int: Int]] = [:]
     /// https-simple done requests that reached the RS before the listener's start answer
@@ -196,7 +199,10 @@ public struct PushEngine: Sendable {
     private mutating func store(_ op: Operation, as id: Int) {
         let wasFinished = operations[id]?.result.isFinished ?? false
         operations[id] = op
-        if op.result.isFinished, !wasFinished { finishedSinceTaken.append(id) }
+        if op.result.isFinished, !wasFinished {
+            finishedSinceTaken.append(id)
+            finishedOrder.append(id)
+        }
     }
 
     /// The SA's confirmed https-simple listener, when it has no ready tunnel.
@@ -234,7 +240,6 @@ public struct PushEngine: Sendable {
         var result = PushOperationResult(id: id, sa: sa, operation: request.type.name.rawValue, state: .sent)
         result.mode = PushMethod.httpsSimple
         operations[id] = Operation(result: result, request: request, name: request.type.name)
-        operationOrder.append(id)
         evictOld()
         return id
     }
@@ -331,7 +336,6 @@ public struct PushEngine: Sendable {
         result.mode = PushMethod.httpsTunnel
         result.tunnel = tunnelID
         operations[id] = Operation(result: result, request: request, name: request.type.name)
-        operationOrder.append(id)
         evictOld()
         tunnels[tunnelID]!.queue.append(id)
         return (id, pump(tunnelID))
@@ -564,9 +568,8 @@ public struct PushEngine: Sendable {
     }
 
     private mutating func evictOld() {
-        while operationOrder.count > limits.maxOperations {
-            guard let index = operationOrder.firstIndex(where: { operations[$0]?.result.isFinished ?? true }) else { return }
-            operations[operationOrder.remove(at: index)] = nil
+        while operations.count > limits.maxOperations, let oldest = finishedOrder.popFirst() {
+            operations[oldest] = nil
         }
     }
 
