@@ -7,14 +7,8 @@ public enum FleetSetup {
     /// A mock for this process: every port picked free, no data directory, `count`
     /// generated SAs (with the demo SA out of the way).
     public static func serviceConfiguration(count: Int, seed: UInt64, heartbeatInterval: Int = 60) -> ServiceConfiguration {
-        var configuration = ServiceConfiguration()
-        configuration.lsPort = 0
-        configuration.rsPort = 0
-        configuration.controlPort = 0
-        configuration.tunnelPort = 0
-        configuration.heartbeatPort = 0
+        var configuration = ServiceConfiguration.inProcess()
         configuration.heartbeatHosts = ["127.0.0.1"]
-        configuration.dataDirectory = nil
         configuration.fleet = FleetProvisioning.profiles(count: count, seed: seed, heartbeatInterval: heartbeatInterval)
         return configuration
     }

@@ -110,11 +110,7 @@ final class SimulatedSA: @unchecked Sendable {
             loop.execute { [self] in feedPull(.exchanged(.transportFailed)) }
             return
         }
-        let body = exchange.request.encode(style: .libarms).bytes
-        let request = HTTPClientRequest.post(path: url.path,
-                                             credentials: BasicCredentials(distributionID: member.distributionID, key: exchange.password),
-                                             body: body)
-        let expected: MessageType = exchange.server == .locationServer ? .rsSolicitation : .configSolicitation
+        let request = exchange.httpRequest(path: url.path, distributionID: member.distributionID)
         let server = exchange.server.rawValue
         FleetTransport.exchange(on: loop, url: url, context: context, request: request, timeout: options.exchangeTimeout)
             .whenSuccess { [self] reply in
@@ -127,15 +123,8 @@ final class SimulatedSA: @unchecked Sendable {
                     fleet.error("\(server) exchange: HTTP \(code)")
                     outcome = .httpStatus(code)
                 case .response(let response):
-                    do {
-                        outcome = .answered(try ARMSResponse.decode(response.body, expecting: expected, options: .libarms))
-                    } catch let error as ARMSDecodeError {
-                        fleet.error("\(server) answer: \(error)")
-                        outcome = .undecodable(error)
-                    } catch {
-                        fleet.error("\(server) answer: \(error)")
-                        outcome = .transportFailed
-                    }
+                    outcome = exchange.outcome(of: response)
+                    if case .undecodable(let error) = outcome { fleet.error("\(server) answer: \(error)") }
                 }
                 feedPull(.exchanged(outcome))
             }

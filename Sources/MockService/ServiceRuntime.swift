@@ -62,6 +62,20 @@ public struct ServiceConfiguration: Sendable {
     public var offeredTunnelHosts: [String]?
 
     public init() {}
+
+    /// A mock inside another program (tests, scenarios, the fleet simulator, benchmarks):
+    /// every listener on a free port, and nothing written to disk unless `dataDirectory`
+    /// names a directory.
+    public static func inProcess(dataDirectory: String? = nil) -> ServiceConfiguration {
+        var c = ServiceConfiguration()
+        c.lsPort = 0
+        c.rsPort = 0
+        c.controlPort = 0
+        c.tunnelPort = 0
+        c.heartbeatPort = 0
+        c.dataDirectory = dataDirectory
+        return c
+    }
 }
 
 /// The running service side: RS, LS, control API and the data directory, on one event loop group.

@@ -96,7 +96,7 @@ final class ScenarioProxy: Sendable {
     static func start(journal: Journal) async throws -> ScenarioProxy {
         let proxy = ConnectProxy(journal: journal)
         let bound = try await proxy.start()
-        return ScenarioProxy(proxy: proxy, url: "http://\(bound)/")
+        return ScenarioProxy(proxy: proxy, url: ConnectProxy.url(of: bound))
     }
 
     func stop() async { await proxy.stop() }

@@ -88,18 +88,13 @@ final class ScenarioExecution: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let topology = scenario.topology
         let timing = scenario.timing
-        var c = ServiceConfiguration()
+        var c = ServiceConfiguration.inProcess()
         c.hosts = topology.families.hosts
         let rsHosts = (topology.rsURLs ?? topology.families).hosts
         c.rsHosts = rsHosts
         if topology.remoteServers == 2 {
             c.rsHosts = rsHosts.flatMap { $0 == "127.0.0.1" ? ["127.0.0.1", "127.0.0.2"] : [$0, $0] }
         }
-        c.lsPort = 0
-        c.rsPort = 0
-        c.controlPort = 0
-        c.heartbeatPort = 0
-        c.dataDirectory = nil
         c.fleet = scenario.sas.map { profile in
             var p = profile
             if let interval = timing.heartbeatInterval {

@@ -11,12 +11,7 @@ import Testing
     static let demo = SAProfile.demo.distributionID
 
     static func startService(_ configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> ServiceRuntime {
-        var c = ServiceConfiguration()
-        c.lsPort = 0
-        c.rsPort = 0
-        c.controlPort = 0
-        c.heartbeatPort = 0
-        c.dataDirectory = nil
+        var c = ServiceConfiguration.inProcess()
         configure(&c)
         return try await ServiceRuntime.start(c)
     }

@@ -187,13 +187,8 @@ final class FakeTunnel: @unchecked Sendable {
 /// A runtime with the capture's SA, IPv4 and IPv6 listeners, free ports, no data directory.
 func startPushRuntime(fleet: [SAProfile] = [PushFixtures.profile, .demo], echo: Int = 5,
                       configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> ServiceRuntime {
-    var c = ServiceConfiguration()
+    var c = ServiceConfiguration.inProcess()
     c.hosts = ["127.0.0.1", "::1"]
-    c.lsPort = 0
-    c.rsPort = 0
-    c.controlPort = 0
-    c.tunnelPort = 0
-    c.dataDirectory = nil
     c.fleet = fleet
     c.pushOffer.echoInterval = echo
     configure(&c)

@@ -54,14 +54,8 @@ final class FootprintRig: @unchecked Sendable {
         }
         directory = NSTemporaryDirectory() + "agent-footprint-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
-        var c = ServiceConfiguration()
-        c.lsPort = 0
-        c.rsPort = 0
-        c.controlPort = 0
-        c.heartbeatPort = 0
-        c.tunnelPort = 0
+        var c = ServiceConfiguration.inProcess(dataDirectory: directory + "/data")
         c.heartbeatHosts = ["127.0.0.1"]
-        c.dataDirectory = directory + "/data"
         runtime = try await ServiceRuntime.start(c)
     }
 

@@ -111,13 +111,8 @@ final class UDPRig: @unchecked Sendable {
     }
 
     func start() async throws {
-        var c = ServiceConfiguration()
-        c.lsPort = 0
-        c.rsPort = 0
-        c.controlPort = 0
-        c.heartbeatPort = 0
+        var c = ServiceConfiguration.inProcess()
         c.heartbeatHosts = ["127.0.0.1"]
-        c.dataDirectory = nil
         let started = try await ServiceRuntime.start(c)
         runtime = started
     }

@@ -81,13 +81,8 @@ final class PullRig: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     func startService() async throws {
-        var c = ServiceConfiguration()
-        c.lsPort = 0
-        c.rsPort = 0
-        c.controlPort = 0
-        c.heartbeatPort = 0
+        var c = ServiceConfiguration.inProcess()
         c.heartbeatHosts = ["127.0.0.1"]
-        c.dataDirectory = nil
         c.lsRetryInterval = 0
         c.lsRetryMax = 1
         let started = try await ServiceRuntime.start(c)

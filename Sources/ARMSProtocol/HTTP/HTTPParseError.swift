@@ -51,6 +51,14 @@ public enum HTTPParseError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The connection closed before the message was complete.
     case truncated
 
+    /// A limit was exceeded (line, head or body): "too large" rather than "malformed".
+    public var exceedsLimit: Bool {
+        switch self {
+        case .lineTooLong, .headTooLong, .bodyTooLong: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .malformedRequestLine(let l): return "HTTP: malformed request line \"\(l)\""

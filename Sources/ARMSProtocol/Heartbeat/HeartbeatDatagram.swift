@@ -61,6 +61,14 @@ public struct HeartbeatDatagram: Hashable, Sendable {
         return Summary(distributionID: id, warningCount: warnings)
     }
 
+    /// The distribution id a datagram's prefix names, when the prefix is what libarms
+    /// writes (nothing else is checked, the digest least of all): whom a receiver charges a
+    /// datagram to before it decodes it.
+    public static func claimedDistributionID(_ bytes: [UInt8]) -> DistributionID? {
+        guard bytes.count >= prefixLength, HeartbeatWire.badPrefixOffset(bytes) == nil else { return nil }
+        return HeartbeatWire.distributionID(in: bytes)
+    }
+
     /// The decoder's walk: length, prefix, then every TLV in wire order, handed to `visit`
     /// as the decoded statistic (nil for an unknown type), its type and its value range.
     /// Throws at the first structural fault, before visiting the faulty TLV.
@@ -70,15 +78,8 @@ public struct HeartbeatDatagram: Hashable, Sendable {
         let n = b.count
         guard n >= Self.prefixLength else { throw .tooShort(length: n) }
         guard n <= maximumLength else { throw .tooLong(length: n, limit: maximumLength) }
-        guard b[0] == 0x00, b[1] == 0x01, b[2] == 0x00, b[3] == 0x14 else { throw .badPrefix(offset: 0) }
-        guard b[24] == 0x00, b[25] == 0x11, b[26] == 0x00, b[27] == 0x10 else { throw .badPrefix(offset: 24) }
-
-        let idStart = HeartbeatWire.distributionIDRange.lowerBound
-        let id = DistributionID(
-            version: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart),
-            vendorCode: HeartbeatWire.readBigEndian(UInt32.self, from: b, at: idStart + 2),
-            saType: HeartbeatWire.readBigEndian(UInt16.self, from: b, at: idStart + 6),
-            saCode: HeartbeatWire.readBigEndian(UInt64.self, from: b, at: idStart + 8))
+        if let offset = HeartbeatWire.badPrefixOffset(b) { throw .badPrefix(offset: offset) }
+        let id = HeartbeatWire.distributionID(in: b)
 
         // The (type, index) keys seen so far, for the one-per-pair rule: at most one per
         // smallest known TLV (7 bytes), on the stack for ordinary sizes.

@@ -39,53 +39,46 @@ extension HeartbeatStatistic {
     /// Implausible values in this statistic; empty when all are in range.
     public var warnings: [HeartbeatWarning] {
         var out = [HeartbeatWarning]()
-        func check(_ code: HeartbeatWarning.Code, _ kind: Kind, _ index: UInt16,
-                   _ fields: KeyValuePairs<String, UInt8>, limit: UInt8) {
-            for (name, value) in fields where value > limit {
-                out.append(.init(code: code, kind: kind, index: index, field: name, value: UInt64(value)))
-            }
+        visitWarnings { out.append($0) }
+        return out
+    }
+
+    /// `warnings.count`, without building the list (a receiver's hot path).
+    var warningCount: Int {
+        var count = 0
+        visitWarnings { _ in count += 1 }
+        return count
+    }
+
+    /// The plausibility rules, once: calls `found` for each implausible value, in field order.
+    private func visitWarnings(_ found: (HeartbeatWarning) -> Void) {
+        func over(_ limit: UInt8, _ code: HeartbeatWarning.Code, _ kind: Kind, _ index: UInt16, _ field: String, _ value: UInt8) {
+            if value > limit { found(.init(code: code, kind: kind, index: index, field: field, value: UInt64(value))) }
         }
-        func checkSpace(_ kind: Kind, _ v: SpaceUsage) {
+        func space(_ kind: Kind, _ v: SpaceUsage) {
             // Compare each against zero rather than adding: the sum could overflow.
-            if v.used == 0 && v.free == 0 {
-                out.append(.init(code: .zeroTotal, kind: kind, index: v.index, field: "used+free", value: 0))
-            }
+            if v.used == 0 && v.free == 0 { found(.init(code: .zeroTotal, kind: kind, index: v.index, field: "used+free", value: 0)) }
         }
         switch self {
         case .cpuUsage(let v):
-            check(.percentOver100, .cpuUsage, v.index, ["utilization": v.utilization], limit: 100)
+            over(100, .percentOver100, .cpuUsage, v.index, "utilization", v.utilization)
         case .cpuDetail(let v):
-            check(.percentOver100, .cpuDetail, v.index,
-                  ["idle": v.idle, "interrupt": v.interrupt, "user": v.user, "system": v.system, "other": v.other],
-                  limit: 100)
+            over(100, .percentOver100, .cpuDetail, v.index, "idle", v.idle)
+            over(100, .percentOver100, .cpuDetail, v.index, "interrupt", v.interrupt)
+            over(100, .percentOver100, .cpuDetail, v.index, "user", v.user)
+            over(100, .percentOver100, .cpuDetail, v.index, "system", v.system)
+            over(100, .percentOver100, .cpuDetail, v.index, "other", v.other)
         case .memory(let v):
-            checkSpace(.memory, v)
+            space(.memory, v)
         case .disk(let v):
-            checkSpace(.disk, v)
+            space(.disk, v)
         case .radioWave(let v):
-            check(.undefinedRadioStatus, .radioWave, v.index, ["status": v.status.rawValue], limit: 4)
-            check(.levelOver100, .radioWave, v.index,
-                  ["maximum": v.maximum, "minimum": v.minimum, "average": v.average], limit: 100)
+            over(4, .undefinedRadioStatus, .radioWave, v.index, "status", v.status.rawValue)
+            over(100, .levelOver100, .radioWave, v.index, "maximum", v.maximum)
+            over(100, .levelOver100, .radioWave, v.index, "minimum", v.minimum)
+            over(100, .levelOver100, .radioWave, v.index, "average", v.average)
         case .trafficCount, .trafficRate, .unknown:
             break
-        }
-        return out
-    }
-}
-
-extension HeartbeatStatistic {
-    /// `warnings.count`, without building the warnings.
-    var warningCount: Int {
-        switch self {
-        case .cpuUsage(let v): return v.utilization > 100 ? 1 : 0
-        case .cpuDetail(let v):
-            return (v.idle > 100 ? 1 : 0) + (v.interrupt > 100 ? 1 : 0) + (v.user > 100 ? 1 : 0)
-                + (v.system > 100 ? 1 : 0) + (v.other > 100 ? 1 : 0)
-        case .memory(let v), .disk(let v): return v.used == 0 && v.free == 0 ? 1 : 0
-        case .radioWave(let v):
-            return (v.status.rawValue > 4 ? 1 : 0) + (v.maximum > 100 ? 1 : 0) + (v.minimum > 100 ? 1 : 0)
-                + (v.average > 100 ? 1 : 0)
-        case .trafficCount, .trafficRate, .unknown: return 0
         }
     }
 }

@@ -21,6 +21,25 @@ enum HeartbeatWire {
     /// The four bytes at offset 24 (type 0x0011, length 16).
     static let distributionIDHeader: [UInt8] = [0x00, 0x11, 0x00, 0x10]
 
+    /// Where the fixed prefix differs from what libarms writes: 0 (the HMAC TLV's type and
+    /// length) or 24 (the distribution-id TLV's); nil when both are right. `b` holds at
+    /// least 28 bytes.
+    static func badPrefixOffset(_ b: [UInt8]) -> Int? {
+        // No allocation: the receiver's hot path runs this for every datagram.
+        if !(0..<4).allSatisfy({ b[$0] == hmacHeader[$0] }) { return 0 }
+        if !(0..<4).allSatisfy({ b[24 + $0] == distributionIDHeader[$0] }) { return 24 }
+        return nil
+    }
+
+    /// The distribution id at bytes 28..<44. `b` holds at least 44 bytes.
+    static func distributionID(in b: [UInt8]) -> DistributionID {
+        let start = distributionIDRange.lowerBound
+        return DistributionID(version: readBigEndian(UInt16.self, from: b, at: start),
+                              vendorCode: readBigEndian(UInt32.self, from: b, at: start + 2),
+                              saType: readBigEndian(UInt16.self, from: b, at: start + 6),
+                              saCode: readBigEndian(UInt64.self, from: b, at: start + 8))
+    }
+
     /// Type codes that may only appear in the fixed prefix (or never).
     static func isPrefixOrInvalid(_ type: UInt16) -> Bool {
         type == invalidType || type == hmacType || type == distributionIDType

@@ -1,4 +1,3 @@
-
 /// The agent's state cache: what libarms' `arms_dump_state()` saves after every successful
 /// pull so that a restart can skip the LS (agent.md §9, pull.md §7.4).
 ///

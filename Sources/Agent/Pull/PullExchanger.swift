@@ -63,9 +63,7 @@ public struct PullExchanger {
         log(.debug("\(tag): SSL connection established."))
         log(exchange.connectedLog)
 
-        let request = HTTPClientRequest.post(
-            path: url.path, credentials: BasicCredentials(distributionID: distributionID, key: exchange.password),
-            body: exchange.request.encode(style: .libarms).bytes)
+        let request = exchange.httpRequest(path: url.path, distributionID: distributionID)
         do {
             try connection.write(request)
         } catch {
@@ -98,13 +96,8 @@ public struct PullExchanger {
             return .transportFailed
         }
         guard let response else { return .transportFailed }
-        if response.head.status.code >= 400 { return .httpStatus(response.head.status.code) }
-        let expected: MessageType = exchange.server == .locationServer ? .rsSolicitation : .configSolicitation
-        do {
-            return .answered(try ARMSResponse.decode(response.body, expecting: expected, options: .libarms))
-        } catch {
-            log(.debug("\(tag): \(error)"))
-            return .undecodable(error)
-        }
+        let outcome = exchange.outcome(of: response)
+        if case .undecodable(let error) = outcome { log(.debug("\(tag): \(error)")) }
+        return outcome
     }
 }

@@ -48,26 +48,6 @@ public struct ConnectionFaultContext: Sendable {
 /// on the event loop while the connection is set up: keep it quick, never block.
 public typealias ConnectionFaultHook = @Sendable (ConnectionFaultContext) -> ExchangeConnectionFault
 
-/// The open connections a listener is running a connection fault on, so that `stop()`
-/// can end them (a stalled handshake would otherwise wait for its timeout).
-public final class FaultedConnections: Sendable {
-    private let open = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
-
-    public init() {}
-
-    func add(_ channel: Channel) { open.withLockedValue { $0[ObjectIdentifier(channel)] = channel } }
-    func remove(_ channel: Channel) { _ = open.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
-
-    /// Connections running a fault right now.
-    public var count: Int { open.withLockedValue { $0.count } }
-
-    /// Closes every one of them (each still gets its journal entry).
-    public func closeAll() async {
-        let channels = open.withLockedValue { Array($0.values) }
-        for channel in channels { try? await channel.close() }
-    }
-}
-
 /// Carries out an `ExchangeConnectionFault` on an accepted connection in place of the
 /// TLS handler, and journals it once when the connection ends.
 public final class ConnectionFaultHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -77,7 +57,7 @@ public final class ConnectionFaultHandler: ChannelInboundHandler, @unchecked Sen
     private let role: ServerRole
     private let readTimeout: Duration
     private let journal: Journal
-    private let registry: FaultedConnections
+    private let registry: OpenChannels
     private var peer: String?
     private var bytesIn = 0
     private var timer: Scheduled<Void>?
@@ -88,12 +68,12 @@ public final class ConnectionFaultHandler: ChannelInboundHandler, @unchecked Sen
     /// Installs the handler for `fault` (not `.none`) as the only handler of `channel`;
     /// call from the child channel initializer, on the channel's event loop.
     public static func install(_ fault: ExchangeConnectionFault, on channel: Channel, role: ServerRole, readTimeout: Duration,
-                               journal: Journal, registry: FaultedConnections) throws {
+                               journal: Journal, registry: OpenChannels) throws {
         let handler = ConnectionFaultHandler(fault: fault, role: role, readTimeout: readTimeout, journal: journal, registry: registry)
         try channel.pipeline.syncOperations.addHandler(handler)
     }
 
-    init(fault: ExchangeConnectionFault, role: ServerRole, readTimeout: Duration, journal: Journal, registry: FaultedConnections) {
+    init(fault: ExchangeConnectionFault, role: ServerRole, readTimeout: Duration, journal: Journal, registry: OpenChannels) {
         self.fault = fault
         self.role = role
         self.readTimeout = readTimeout

@@ -71,6 +71,14 @@ public struct ExchangeFault: Equatable, Sendable {
             }
         }
 
+        /// Whether the cut is a TCP reset rather than a clean close.
+        var isAbortive: Bool {
+            switch self {
+            case .reset, .resetMidBody: return true
+            case .whole, .dribble, .truncate, .truncateMidBody: return false
+            }
+        }
+
         /// How many bytes of `answer` go out before the cut; nil for no cut.
         func cut(of answer: [UInt8]) -> Int? {
             switch self {

@@ -81,7 +81,7 @@ public final class ExchangeServer: Sendable {
     private let givenGroup: (any EventLoopGroup)?
     private let faultHookBox: NIOLockedValueBox<ExchangeFaultHook?>
     private let connectionHookBox = NIOLockedValueBox<ConnectionFaultHook?>(nil)
-    private let faulted = FaultedConnections()
+    private let faulted = OpenChannels()
     private let accepted = AcceptedConnections()
     private let state = NIOLockedValueBox<Phase>(.idle)
 
@@ -498,8 +498,7 @@ public final class ExchangeServer: Sendable {
             record.httpStatus = cut > 0 ? reply.httpStatus : 0
             record.bytesOut = cut
             record.outcome = mode.outcome ?? was
-            let abortive: Bool
-            if case .reset = mode { abortive = true } else if case .resetMidBody = mode { abortive = true } else { abortive = false }
+            let abortive = mode.isAbortive
             note("fault: answer (\(reply.httpStatus), \(was)) cut after \(cut) of \(reply.bytes.count) bytes, then "
                  + (abortive ? "TCP reset" : "clean close"))
             // The writes above are queued on the event loop before the reset, so they reach the socket first.
@@ -527,14 +526,9 @@ public final class ExchangeServer: Sendable {
     private func answerBadRequest(_ error: HTTPParseError, _ iterator: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
                                   _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ channel: Channel,
                                   _ record: inout Record) async throws {
-        let tooLarge: Bool
-        switch error {
-        case .bodyTooLong, .headTooLong, .lineTooLong: tooLarge = true
-        default: tooLarge = false
-        }
         let status: HTTPStatus = if case .bodyTooLong = error { .contentTooLarge } else { .badRequest }
         let reply = ExchangeReply.httpError(status, facts: ExchangeFacts(
-            outcome: tooLarge ? ExchangeOutcome.tooLarge : ExchangeOutcome.badRequest, detail: error.description))
+            outcome: error.exceedsLimit ? ExchangeOutcome.tooLarge : ExchangeOutcome.badRequest, detail: error.description))
         record.apply(reply.facts)
         try await write(reply, outbound, &record)
         // Half-close (TLS close_notify, then FIN): the client sees the whole answer and
@@ -653,6 +647,4 @@ final class AcceptedConnections: Sendable {
             return Array(s.held.values)
         }
     }
-
-    var count: Int { state.withLockedValue { $0.held.count } }
 }

@@ -62,7 +62,7 @@ public final class ConnectProxy: Sendable {
     private let givenGroup: (any EventLoopGroup)?
     private let refusalHook = NIOLockedValueBox<(@Sendable (String) -> HTTPStatus?)?>(nil)
     private let stats = NIOLockedValueBox(ConnectProxyStatistics())
-    private let open = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let open = OpenChannels()
     private let running = NIOLockedValueBox<(listener: Channel, bound: BoundEndpoint, group: any EventLoopGroup, owns: Bool)?>(nil)
 
     public init(configuration: ConnectProxyConfiguration = .init(), journal: Journal, eventLoopGroup: (any EventLoopGroup)? = nil) {
@@ -88,7 +88,10 @@ public final class ConnectProxy: Sendable {
     public var boundEndpoint: BoundEndpoint? { running.withLockedValue { $0?.bound } }
 
     /// `http://127.0.0.1:<port>/`, the value for armsd's `https-proxy-url`.
-    public var url: String? { boundEndpoint.map { "http://\($0)/" } }
+    public var url: String? { boundEndpoint.map(Self.url(of:)) }
+
+    /// The `https-proxy-url` value of a proxy listening on `endpoint`.
+    public static func url(of endpoint: BoundEndpoint) -> String { "http://\(endpoint)/" }
 
     /// Binds the listener and starts accepting.
     @discardableResult
@@ -127,14 +130,14 @@ public final class ConnectProxy: Sendable {
             return v
         }) else { return }
         try? await r.listener.close()
-        for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+        await open.closeAll()
         if r.owns { try? await r.group.shutdownGracefully() }
     }
 
     // MARK: - Plumbing for the handlers
 
-    func track(_ channel: Channel) { open.withLockedValue { $0[ObjectIdentifier(channel)] = channel } }
-    func untrack(_ channel: Channel) { _ = open.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    func track(_ channel: Channel) { open.add(channel) }
+    func untrack(_ channel: Channel) { open.remove(channel) }
     func count(_ update: (inout ConnectProxyStatistics) -> Void) { stats.withLockedValue { update(&$0) } }
     func refusal(for target: String) -> HTTPStatus? { refusalHook.withLockedValue { $0 }?(target) }
 
@@ -186,7 +189,10 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     private let proxy: ConnectProxy
-    private var head: [UInt8] = []
+    /// The request head, read with the project's bounded HTTP parser (no body).
+    private var parser: HTTPRequestParser
+    /// Bytes of the request head (all bytes read, while it is incomplete).
+    private var headLength = 0
     private var timer: Scheduled<Void>?
     private var peer: String?
     /// Head read and a decision taken; later bytes go to the relay.
@@ -197,7 +203,11 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Bytes read after the head while connecting to the target.
     private var early: [UInt8] = []
 
-    init(proxy: ConnectProxy) { self.proxy = proxy }
+    init(proxy: ConnectProxy) {
+        self.proxy = proxy
+        let limit = proxy.configuration.headLimit
+        parser = HTTPRequestParser(limits: HTTPLimits(maxLineLength: limit, maxHeadLength: limit), readsBody: false)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         peer = ExchangeServer.format(context.channel.remoteAddress)
@@ -218,32 +228,29 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
             if relay == nil { early += buffer.readableBytesView } else { context.fireChannelRead(data) }
             return
         }
-        head += buffer.readableBytesView
-        guard let end = Self.headEnd(head) else {
-            if head.count > proxy.configuration.headLimit {
-                answer(context, status: HTTPStatus(code: 400, reasonPhrase: "Bad Request"), outcome: ExchangeOutcome.tooLarge,
-                       detail: "request head over \(proxy.configuration.headLimit) bytes")
-            }
+        headLength += buffer.readableBytes
+        let request: HTTPRequest
+        do {
+            guard let complete = try parser.feed(buffer.readableBytesView) else { return }
+            request = complete
+        } catch {
+            answer(context, status: .badRequest, outcome: error.exceedsLimit ? ExchangeOutcome.tooLarge : ExchangeOutcome.badRequest,
+                   detail: error.exceedsLimit ? "request head over \(proxy.configuration.headLimit) bytes" : "\(error)")
             return
         }
-        guard end <= proxy.configuration.headLimit else {
-            answer(context, status: HTTPStatus(code: 400, reasonPhrase: "Bad Request"), outcome: ExchangeOutcome.tooLarge,
-                   detail: "request head over \(proxy.configuration.headLimit) bytes")
+        early = parser.unconsumed
+        headLength -= early.count
+        let head = request.head
+        guard head.method == "CONNECT", head.version.major == 1 else {
+            answer(context, status: .badRequest, outcome: ExchangeOutcome.badRequest,
+                   detail: "not a CONNECT request: \("\(head.method) \(head.target) \(head.version)".prefix(120))")
             return
         }
-        early = Array(head[end...])
-        head.removeSubrange(end...)
-        let line = String(decoding: head.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
-        let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "CONNECT", parts[2].hasPrefix("HTTP/1.") else {
-            answer(context, status: .badRequest, outcome: ExchangeOutcome.badRequest, detail: "not a CONNECT request: \(line.prefix(120))")
-            return
-        }
-        let target = String(parts[1])
+        let target = head.target
         let address: SocketAddress
         switch ConnectProxy.loopbackTarget(target) {
         case .failure(let why):
-            answer(context, status: HTTPStatus(code: 403, reasonPhrase: "Forbidden"), outcome: "refused",
+            answer(context, status: HTTPStatus(code: 403), outcome: "refused",
                    detail: "target \(target.prefix(120)) refused: \(why)")
             return
         case .success(let a): address = a
@@ -298,7 +305,7 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
                         $0.relayed += 1
                         $0.open += 1
                     }
-                    proxy.record(outcome: ExchangeOutcome.ok, httpStatus: 200, bytesIn: self.head.count,
+                    proxy.record(outcome: ExchangeOutcome.ok, httpStatus: 200, bytesIn: self.headLength,
                                  detail: "target \(target) via \(ExchangeServer.format(server.localAddress) ?? "?")", peer: self.peer)
                     server.closeFuture.whenComplete { _ in
                         proxy.untrack(server)
@@ -332,7 +339,7 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
         journaled = true
         decided = true
         if outcome != ExchangeOutcome.ok { proxy.count { $0.refused += 1 } }
-        proxy.record(outcome: outcome, httpStatus: status, bytesIn: head.count, detail: detail, peer: peer)
+        proxy.record(outcome: outcome, httpStatus: status, bytesIn: headLength, detail: detail, peer: peer)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -343,16 +350,10 @@ final class ProxyClientHandler: ChannelInboundHandler, @unchecked Sendable {
         timer?.cancel()
         proxy.untrack(context.channel)
         if !decided {
-            decide(outcome: ExchangeOutcome.closed, status: 0, detail: "client closed after \(head.count) bytes, before a complete CONNECT head")
+            decide(outcome: ExchangeOutcome.closed, status: 0, detail: "client closed after \(headLength) bytes, before a complete CONNECT head")
         }
         // While connecting, the connect completion journals (it sees the client gone).
         context.fireChannelInactive()
-    }
-
-    static func headEnd(_ b: [UInt8]) -> Int? {
-        guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
-        return nil
     }
 }
 

@@ -125,7 +125,7 @@ public struct HeartbeatLedger: Sendable {
             summary = try HeartbeatDatagram.check(bytes, maximumLength: maximumLength)
         } catch {
             // A readable prefix naming a known SA charges the fault to that SA.
-            let sa = Self.prefixID(bytes).flatMap { passphrases($0) != nil ? $0 : nil }
+            let sa = HeartbeatDatagram.claimedDistributionID(bytes).flatMap { passphrases($0) != nil ? $0 : nil }
             return reject(error.reason, sa: sa, detail: error.description)
         }
         let id = summary.distributionID
@@ -183,14 +183,6 @@ public struct HeartbeatLedger: Sendable {
     /// ``journalFirstRejections``, then only the 2ⁿ-th.
     public static func journals(count: Int) -> Bool {
         count <= journalFirstRejections || count & (count - 1) == 0
-    }
-
-    /// The distribution id of a datagram whose 44-byte prefix is intact, else nil.
-    public static func prefixID(_ b: [UInt8]) -> DistributionID? {
-        guard b.count >= HeartbeatDatagram.prefixLength,
-              b[0] == 0x00, b[1] == 0x01, b[2] == 0x00, b[3] == 0x14,
-              b[24] == 0x00, b[25] == 0x11, b[26] == 0x00, b[27] == 0x10 else { return nil }
-        return try? DistributionID(bytes: b[28..<44])
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -131,7 +131,7 @@ public final class HeartbeatReceiver: Sendable {
     @discardableResult
     public func receive(_ bytes: [UInt8], source: String?) -> [HeartbeatLedger.Outcome] {
         guard let hook = faultHook.withLockedValue({ $0 }) else { return [ingest(bytes, source: source)] }
-        let claimed = HeartbeatLedger.prefixID(bytes)
+        let claimed = HeartbeatDatagram.claimedDistributionID(bytes)
         let fault = hook(HeartbeatDatagramFaultContext(source: source, byteCount: bytes.count, claimedSA: claimed))
         guard fault != .none else { return [ingest(bytes, source: source)] }
         noteFault(fault, claimed: claimed, byteCount: bytes.count, source: source)

@@ -38,13 +38,3 @@ public enum ChunkFault: Equatable, Sendable {
         }
     }
 }
-
-/// The push-side fault hooks (all `nil` = no fault).
-struct TunnelFaultHooks: Sendable {
-    /// SA → the result code of the push-confirmation-start answer (`nil` = 100).
-    var confirmAnswer: (@Sendable (String) -> ResultCode?)?
-    /// Claimed SA (unverified) → how to answer the tunnel open request (`nil` = normally).
-    var openFault: (@Sendable (String?) -> TunnelOpenFault?)?
-    /// (SA, message type) → what to do with an RS→SA message (`nil` = write it).
-    var chunkFault: (@Sendable (String, String) -> ChunkFault?)?
-}

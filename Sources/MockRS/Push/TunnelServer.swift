@@ -80,7 +80,7 @@ public final class TunnelServer: Sendable {
     private let state: NIOLockedValueBox<State>
     private let connectionHook = NIOLockedValueBox<ConnectionFaultHook?>(nil)
     private let openFaultHook = NIOLockedValueBox<(@Sendable (String?) -> TunnelOpenFault?)?>(nil)
-    private let faulted = FaultedConnections()
+    private let faulted = OpenChannels()
     private let givenGroup: (any EventLoopGroup)?
     private let running = NIOLockedValueBox<(channels: [Channel], bound: [BoundEndpoint], group: any EventLoopGroup, owns: Bool)?>(nil)
 

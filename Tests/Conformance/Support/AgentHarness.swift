@@ -29,16 +29,11 @@ final class PullRig: @unchecked Sendable {
     /// Starts the mocks on free ports (IPv4 loopback unless `hosts` says otherwise).
     static func start(_ configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> PullRig {
         let dir = try TemporaryDirectory("pull")
-        var configuration = ServiceConfiguration()
-        configuration.lsPort = 0
-        configuration.rsPort = 0
-        configuration.controlPort = 0
-        configuration.heartbeatPort = 0
+        var configuration = ServiceConfiguration.inProcess(dataDirectory: dir.path("data"))
         configuration.lsRetryInterval = 0
         configuration.lsRetryMax = 1
         configuration.rsRetryMax = 1
         configuration.rsRetryInterval = 1
-        configuration.dataDirectory = dir.path("data")
         configure(&configuration)
         let runtime = try await ServiceRuntime.start(configuration)
         return try PullRig(runtime: runtime, dir: dir)
