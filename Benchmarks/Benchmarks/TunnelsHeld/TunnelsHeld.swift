@@ -11,8 +11,7 @@ import MockService
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.custom("KB per SA (mock + SA)"), .custom("heap KB per SA (mock + SA)"), .custom("s to all push-ready"),
-                  .custom("SAs push-ready", polarity: .prefersLarger)],
+        metrics: [.custom("KB per SA (mock + SA)"), .custom("s to all push-ready"), .custom("SAs push-ready", polarity: .prefersLarger)],
         warmupIterations: 0,
         scalingFactor: .one,
         maxDuration: .seconds(600),
@@ -27,7 +26,6 @@ let benchmarks: @Sendable () -> Void = {
             options.maxConcurrency = 200
             let fleet = FleetSetup.fleet(for: runtime, options: options)
             let before = Resident.kilobytes()
-            let heapBefore = Resident.heapInUseKilobytes()
             let clock = ContinuousClock()
             let start = clock.now
             try await fleet.start()
@@ -36,10 +34,8 @@ let benchmarks: @Sendable () -> Void = {
             // Let the last confirmations and heartbeats settle.
             try await Task.sleep(for: .seconds(2))
             let after = Resident.kilobytes()
-            let heapAfter = Resident.heapInUseKilobytes()
             let ready = fleet.snapshot.everReady
             benchmark.measurement(.custom("KB per SA (mock + SA)"), (after - before) / max(1, ready))
-            benchmark.measurement(.custom("heap KB per SA (mock + SA)"), (heapAfter - heapBefore) / max(1, ready))
             benchmark.measurement(.custom("s to all push-ready"), Int(seconds.components.seconds))
             benchmark.measurement(.custom("SAs push-ready", polarity: .prefersLarger), ready)
             await fleet.stop()
@@ -50,14 +46,6 @@ let benchmarks: @Sendable () -> Void = {
 }
 
 enum Resident {
-    /// Bytes the C heap has handed out and not taken back (all arenas, mmapped blocks
-    /// included), in KB: what the process holds, without the freed-but-kept pages that
-    /// VmRSS also counts.
-    static func heapInUseKilobytes() -> Int {
-        let info = mallinfo2()
-        return (Int(info.uordblks) + Int(info.hblkhd)) / 1024
-    }
-
     /// VmRSS of this process in KB.
     static func kilobytes() -> Int {
         guard let file = fopen("/proc/self/status", "r") else { return 0 }
